@@ -1,0 +1,29 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p demo-output
+	-$(BIN)/grade examples/submission --json demo-output/results.json
+	@echo
+	@echo "Gradescope results written to demo-output/results.json"
+
+test: $(STAMP)
+	$(BIN)/ruff check grader tests
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check grader tests
+
+clean:
+	rm -rf $(VENV) .grader-cache demo-output
