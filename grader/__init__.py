@@ -1,0 +1,12 @@
+"""Autograder for the Keras assignments of the CNN architectures course."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports TensorFlow: quiet its C++ logging and pin the Keras backend.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # deterministic kernels, and no start-up banner
+
+__version__ = "0.1.0"

@@ -1,0 +1,107 @@
+"""The child process that runs student code: `python -I -m grader.child FD`.
+
+It reads its job (the student's cells and the probes to run) from stdin, executes the cells as a module, calls
+the student's functions as each probe asks, and sends back what they returned: a Keras model's serialized
+configuration, or the error with the student's own traceback lines. It judges nothing.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import linecache
+import os
+import sys
+import traceback
+import types
+from typing import Any
+
+from grader import protocol
+
+
+def main() -> None:
+    channel = int(sys.argv[1])
+    job = json.loads(sys.stdin.read())
+    sys.stdin.close()
+    # If the student's code hangs, dump every thread's stack to stderr just before the parent's deadline,
+    # so that the report can say where the code was stuck.
+    faulthandler.dump_traceback_later(max(job["timeout"] - 1.0, 0.5), exit=False)
+
+    import keras  # noqa: F401  imported before student code so that its import time is not the student's
+    import tensorflow  # noqa: F401
+
+    labels = {cell["label"] for cell in job["cells"]}
+    module, load_error = _execute(job["module"], job["cells"])
+    defined = [name for name in job["functions"] if callable(getattr(module, name, None))]
+    protocol.send(channel, {"type": "load", "error": load_error, "defined": defined})
+
+    for probe in job["probes"]:
+        if probe["function"] not in defined:
+            continue
+        protocol.send(channel, {"type": "started", "id": probe["id"]})
+        protocol.send(channel, {"type": "probe", "id": probe["id"], **_run_probe(module, probe, labels)})
+    protocol.send(channel, {"type": "done"})
+    os.close(channel)
+    faulthandler.cancel_dump_traceback_later()
+
+
+def _execute(name: str, cells: list[dict[str, str]]) -> tuple[types.ModuleType, str | None]:
+    """Run the student's cells in one fresh module; the first exception stops it, as in a notebook."""
+    module = types.ModuleType(f"student_{name}")
+    module.__file__ = cells[0]["label"] if cells else f"{name}.py"
+    sys.modules[module.__name__] = module
+    labels = {cell["label"] for cell in cells}
+    for cell in cells:
+        linecache.cache[cell["label"]] = (len(cell["source"]), None, cell["source"].splitlines(True), cell["label"])
+        try:
+            exec(compile(cell["source"], cell["label"], "exec"), module.__dict__)
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt are the student's too
+            return module, describe_exception(exc, labels)
+    return module, None
+
+
+def _run_probe(module: types.ModuleType, probe: dict[str, Any], labels: set[str]) -> dict[str, Any]:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    keras.backend.clear_session()
+    function = getattr(module, probe["function"])
+    try:
+        if probe["input_shape"] is not None:
+            inputs = keras.Input(shape=tuple(probe["input_shape"]))
+            returned = function(inputs, **probe["kwargs"])
+            returned_type = type(returned).__name__
+            if not isinstance(returned, keras.KerasTensor):
+                return {"returned": returned_type, "model": None, "error": None}
+            model = keras.Model(inputs, returned)
+        else:
+            returned = function(**probe["kwargs"])
+            returned_type = type(returned).__name__
+            if not isinstance(returned, keras.Model):
+                return {"returned": returned_type, "model": None, "error": None}
+            model = returned
+        config = keras.saving.serialize_keras_object(model)
+        return {"returned": returned_type, "model": json.loads(json.dumps(config, default=str)), "error": None}
+    except BaseException as exc:
+        return {"returned": None, "model": None, "error": describe_exception(exc, labels)}
+
+
+def describe_exception(exc: BaseException, labels: set[str]) -> str:
+    """The exception's type and message, and the student's own lines of its traceback, newest last."""
+    if isinstance(exc, SystemExit):
+        head = f"SystemExit({exc.code!r}): the code called exit()"
+    else:
+        text = str(exc).strip()
+        head = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    lines = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename in labels:
+            code = f": {frame.line.strip()}" if frame.line else ""
+            lines.append(f"  {frame.filename}, line {frame.lineno}, in {frame.name}{code}")
+    if len(head) > 1200:
+        head = head[:1200] + " ..."
+    return "\n".join([head, *lines[-6:]])
+
+
+if __name__ == "__main__":
+    main()

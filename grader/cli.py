@@ -1,0 +1,73 @@
+"""The `grade` command: a thin layer of Click over `grader.grading` and `grader.reports`."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from grader import errors
+from grader.reports import gradescope, terminal
+from grader.sandbox import Limits
+
+
+class _DefaultGroup(click.Group):
+    """`grade PATH...` runs the default command; `grade SUBCOMMAND ...` the subcommand."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
+        if args and args[0] in self.commands:
+            return super().resolve_command(ctx, args)
+        return "run", self.commands["run"], args
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultGroup, invoke_without_command=False,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cnn-grader")
+def main() -> None:
+    """Grade Keras CNN assignments: `grade PATH...` grades submission folders or files."""
+
+
+@main.command("run")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--assignment", "-a", "assignments", multiple=True, help="Grade only this assignment (repeatable).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path),
+              help="Write Gradescope results.json here (a folder of <submission>.json for several).")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds per assignment.")
+@click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
+@click.option("--fail-under", type=float, default=None, help="Exit 1 when a submission scores below PERCENT.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the totals.")
+def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path: Path | None, timeout: float,
+                memory: int, fail_under: float | None, quiet: bool) -> None:
+    """Grade submission folders (or single files) and print a report."""
+    from grader.grading import grade_submission
+
+    limits = Limits(timeout=timeout, memory_mb=memory)
+    status = errors.EXIT_GRADED
+    try:
+        for path in paths:
+            result = grade_submission(path, list(assignments) or None, limits)
+            if quiet:
+                click.echo(f"{path}: {result.score:g} / {result.max_score:g}")
+            else:
+                click.echo(terminal.render(result, color=sys.stdout.isatty()), nl=False)
+            if json_path is not None:
+                target = json_path / f"{path.stem or path.name}.json" if len(paths) > 1 else json_path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(gradescope.render(result))
+            if fail_under is not None and result.percent < fail_under:
+                status = errors.EXIT_BELOW_THRESHOLD
+    except errors.GraderError as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception:
+        click.echo("The grader itself failed (this is a bug in the grader, not in the submission):", err=True)
+        click.echo(traceback.format_exc(), err=True)
+        sys.exit(errors.EXIT_GRADER_FAILED)
+    sys.exit(status)

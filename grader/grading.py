@@ -1,0 +1,164 @@
+"""Grading one submission: locate each assignment, run its probes in a child, measure, judge.
+
+Every failure of the student's code becomes a failed check with a message; only the grader's own faults
+raise.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from grader import sandbox
+from grader.errors import LoadError, UsageError
+from grader.measure import RebuildError, measure, rebuild
+from grader.reference import reference_measurements
+from grader.registry import Context, Fail, Outcome, Rubric
+from grader.results import AssignmentResult, CheckResult, SubmissionResult
+from grader.rubrics import RUBRICS
+from grader.submission import StudentSource, load, locate, matches
+
+
+def grade_submission(path: Path, assignments: list[str] | None = None,
+                     limits: sandbox.Limits | None = None) -> SubmissionResult:
+    """Grade the assignments of one submission folder or file."""
+    start = time.monotonic()
+    limits = limits or sandbox.Limits()
+    if not path.exists():
+        raise UsageError(f"no such file or folder: {path}")
+    names = _assignments_of(path, assignments)
+    results = tuple(grade_assignment(RUBRICS[name], path, limits) for name in names)
+    return SubmissionResult(str(path), results, time.monotonic() - start)
+
+
+def _assignments_of(path: Path, requested: list[str] | None) -> list[str]:
+    for name in requested or []:
+        if name not in RUBRICS:
+            raise UsageError(f"unknown assignment {name!r}; known: {', '.join(RUBRICS)}")
+    if requested:
+        return list(requested)
+    if path.is_file():
+        found = [name for name in RUBRICS if matches(path.name, name)]
+        if not found:
+            raise UsageError(
+                f"cannot tell which assignment {path.name} is: name it after one of "
+                f"{', '.join(RUBRICS)} or pass --assignment"
+            )
+        return found
+    from grader.submission import candidate_files
+
+    files = candidate_files(path)
+    if not any(matches(f.name, name) for f in files for name in RUBRICS):
+        raise UsageError(
+            f"no assignment file found in {path}: expected files named like "
+            f"{', '.join(n + '.py' for n in RUBRICS)} (or .ipynb)"
+        )
+    return list(RUBRICS)
+
+
+def grade_assignment(rubric: Rubric, path: Path, limits: sandbox.Limits) -> AssignmentResult:
+    """Grade one assignment of a submission; never raises for anything the student did."""
+    start = time.monotonic()
+    reference = reference_measurements(rubric)
+    file = None
+    try:
+        file = path if path.is_file() else locate(path, rubric.name)
+        if file is None:
+            raise LoadError(f"no file for '{rubric.name}' in the submission: expected {rubric.name}.py "
+                            f"or {rubric.name}.ipynb")
+        source = load(file, rubric.name)
+    except LoadError as exc:
+        return _unloaded(rubric, str(exc), file, time.monotonic() - start)
+
+    folder = path if path.is_dir() else path.parent
+    outcomes, problem = run_probes(rubric, source, folder, limits)
+    checks = [_load_check(rubric, problem)]
+    context = Context(rubric, outcomes, reference)
+    checks += [_judge(rubric, spec, context) for spec in rubric.checks]
+    return AssignmentResult(rubric.name, file.name, tuple(checks), time.monotonic() - start)
+
+
+def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sandbox.Limits
+               ) -> tuple[dict[str, Outcome], str | None]:
+    """Run every probe in one child and measure what came back; returns outcomes and a load problem."""
+    job = {
+        "module": rubric.name,
+        "cells": [{"label": c.label, "source": c.source} for c in source.cells],
+        "functions": list(rubric.functions),
+        "probes": [p.job() for p in rubric.probes.values()],
+    }
+    run = sandbox.run_child(job, folder, limits)
+    failure = run.failure()
+    if failure:
+        frames = sandbox.stuck_at(run.output, {c.label for c in source.cells})
+        if frames and run.stop_reason and "time limit" in run.stop_reason:
+            failure += f"; it was running {frames[0]}"
+    loaded = run.of_type("load")
+    results = {m["id"]: m for m in run.of_type("probe")}
+    started = {m["id"] for m in run.of_type("started")}
+    file = source.path.name
+    problem = None
+    if not loaded:
+        problem = f"{failure or 'the code could not be run'} (while running {file} itself)"
+    elif loaded[0].get("error"):
+        problem = f"running {file} raised {loaded[0]['error']}"
+    defined = set(loaded[0].get("defined", [])) if loaded else set()
+    missing = [f for f in rubric.functions if f not in defined]
+    if loaded and missing:
+        note = f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not defined in {file}"
+        problem = f"{problem}; {note}" if problem else note
+
+    outcomes: dict[str, Outcome] = {}
+    for probe in rubric.probes.values():
+        if not loaded:
+            outcomes[probe.id] = Outcome(error=problem)
+        elif probe.function not in defined:
+            outcomes[probe.id] = Outcome(error=f"{probe.function} is not defined in {file}")
+        elif probe.id in results:
+            outcomes[probe.id] = _measure(rubric, probe, results[probe.id])
+        elif probe.id in started:
+            outcomes[probe.id] = Outcome(error=failure or "the call did not finish")
+        else:
+            outcomes[probe.id] = Outcome(error=f"not run: {failure or 'the run ended before this call'}")
+    return outcomes, problem
+
+
+def _measure(rubric: Rubric, probe, message: dict) -> Outcome:
+    if message.get("error"):
+        hint = rubric.hint_for(message["error"])
+        return Outcome(error=message["error"] + (f"\nHint: {hint}" if hint else ""))
+    if message.get("model") is None:
+        return Outcome(returned=message.get("returned"))
+    try:
+        model = rebuild(message["model"])
+        measured = measure(model, probe.sizes, probe.measures)
+    except RebuildError as exc:
+        return Outcome(returned=message.get("returned"), error=str(exc))
+    return Outcome(returned=message.get("returned"), measured=measured)
+
+
+def _load_check(rubric: Rubric, problem: str | None) -> CheckResult:
+    return CheckResult(rubric.name, "load", "the file runs and defines " + ", ".join(rubric.functions), 0, 0,
+                       problem is None, problem or "")
+
+
+def _judge(rubric: Rubric, spec, context: Context) -> CheckResult:
+    try:
+        message, passed = spec.function(context) or "", True
+    except Fail as exc:
+        message, passed = str(exc), False
+    except Exception as exc:  # a check must never take the grade down with it
+        message, passed = f"the grader could not complete this check ({type(exc).__name__}: {exc})", False
+    if spec.hidden:
+        message = "hidden check: " + ("passed" if passed else "failed")
+    return CheckResult(rubric.name, spec.category, spec.description, spec.points if passed else 0,
+                       spec.points, passed, message, spec.hidden)
+
+
+def _unloaded(rubric: Rubric, reason: str, file: Path | None, elapsed: float) -> AssignmentResult:
+    checks = [CheckResult(rubric.name, "load", "the file runs and defines " + ", ".join(rubric.functions),
+                          0, 0, False, reason)]
+    checks += [CheckResult(rubric.name, s.category, s.description, 0, s.points, False,
+                           "not graded: the file could not be loaded (see the load check)", s.hidden)
+               for s in rubric.checks]
+    return AssignmentResult(rubric.name, file.name if file else None, tuple(checks), elapsed)

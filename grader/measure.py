@@ -1,0 +1,166 @@
+"""Rebuilding a student's model from its configuration and measuring it in the grader's own process.
+
+The child that ran student code sends only a serialized Keras configuration; this module checks that it names
+nothing but Keras's own classes, rebuilds it in safe mode, and takes the measurements a probe asks for. No
+student code runs here, so nothing the student patched can change a figure.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from grader.analysis.graph import trace
+from grader.analysis.receptive_field import Field, feature_field
+from grader.analysis.structure import layer_labels, signature
+
+_FORBIDDEN_CLASSES = {"Lambda", "TFOpLambda"}
+
+
+class RebuildError(Exception):
+    """The configuration cannot be rebuilt safely; the message is for the student."""
+
+
+def foreign_classes(config: Any) -> list[str]:
+    """Classes in a serialized configuration that are not Keras's own (custom layers, `Lambda`)."""
+    found: list[str] = []
+    if isinstance(config, dict):
+        module, name = config.get("module"), config.get("class_name")
+        if isinstance(name, str) and (
+            name in _FORBIDDEN_CLASSES or (isinstance(module, str) and not module.startswith("keras"))
+        ):
+            found.append(name)
+        for value in config.values():
+            found.extend(foreign_classes(value))
+    elif isinstance(config, list):
+        for value in config:
+            found.extend(foreign_classes(value))
+    return found
+
+
+def rebuild(config: dict[str, Any]) -> Any:
+    """A fresh, seeded Keras model from a serialized configuration."""
+    import keras
+
+    foreign = sorted(set(foreign_classes(config)))
+    if foreign:
+        raise RebuildError(
+            f"the model uses {', '.join(foreign)}, which the grader cannot rebuild on its side; "
+            "use the standard Keras layers the assignment names"
+        )
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    try:
+        return keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except Exception as exc:
+        raise RebuildError(f"the grader could not rebuild the model from its configuration ({exc})") from None
+
+
+def run(model: Any, batch: np.ndarray) -> np.ndarray:
+    """The model's output on a batch, as a NumPy array."""
+    import keras
+
+    return keras.ops.convert_to_numpy(model(batch, training=False))
+
+
+def input_channels(model: Any) -> int:
+    shape = model.inputs[0].shape
+    return int(shape[-1])
+
+
+def measure(model: Any, sizes: tuple[tuple[int, int], ...], wanted: tuple[str, ...]) -> dict[str, Any]:
+    """The measurements named in `wanted`, as plain JSON-able data."""
+    graph = trace(model)
+    field = feature_field(graph)
+    out: dict[str, Any] = {}
+    if "params" in wanted:
+        trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+        out["params"] = {
+            "trainable": trainable,
+            "non_trainable": frozen,
+            "layers": [[n.label, n.params] for n in graph.nodes if n.params],
+        }
+    if "structure" in wanted:
+        out["structure"] = {
+            "signature": signature(graph),
+            "labels": layer_labels(graph),
+            "kinds": sorted(n.kind for n in graph.nodes),
+        }
+    if "field" in wanted:
+        out["field"] = _field_data(field)
+    if "shapes" in wanted:
+        out["shapes"] = _shapes(model, sizes)
+    if "probabilities" in wanted:
+        out["probabilities"] = _probabilities(model, sizes[0])
+    if "invariance" in wanted:
+        out["invariance"] = _invariance(model, field)
+    return out
+
+
+def _field_data(field: Field | None) -> dict[str, Any] | None:
+    if field is None:
+        return None
+    return {"size": list(field.size) if field.size else None, "jump": list(field.jump),
+            "text": field.describe()}
+
+
+def _shapes(model: Any, sizes: tuple[tuple[int, int], ...]) -> dict[str, Any]:
+    channels = input_channels(model)
+    shapes: dict[str, Any] = {}
+    for h, w in sizes:
+        key = f"{h}x{w}"
+        try:
+            shapes[key] = list(run(model, np.zeros((2, h, w, channels), "float32")).shape)
+        except Exception as exc:
+            shapes[key] = f"error: {str(exc).strip().splitlines()[0][:300]}"
+    return shapes
+
+
+def _probabilities(model: Any, size: tuple[int, int]) -> dict[str, Any]:
+    rng = np.random.default_rng(0)
+    batch = rng.normal(size=(8, *size, input_channels(model))).astype("float32")
+    try:
+        out = run(model, batch)
+    except Exception as exc:
+        return {"error": str(exc).strip().splitlines()[0][:300]}
+    return {
+        "min": float(out.min()),
+        "max": float(out.max()),
+        "sum_error": float(np.abs(out.sum(axis=-1) - 1.0).max()),
+        "shape": list(out.shape),
+    }
+
+
+def _invariance(model: Any, field: Field | None) -> dict[str, Any]:
+    """Predictions for one object placed at positions that differ by a multiple of the total stride.
+
+    The canvas is sized from the network's own receptive field, so that no unit that sees the object also sees
+    the border: for a global-average-pooling head the predictions must then agree to rounding.
+    """
+    jump = field.jump[0] if field is not None else 4
+    reach = field.size[0] if field is not None and field.size is not None else 32
+    shift = 2 * math.lcm(jump, 4)
+    obj = 5
+    first = reach + 2
+    size = first + 2 * shift + obj + reach + 2
+    size += -size % 16
+    channels = input_channels(model)
+    rng = np.random.default_rng(1)
+    patch = rng.uniform(2.0, 5.0, size=(obj, obj, channels)).astype("float32")
+    positions = [(first, first), (first + shift, first + 2 * shift), (first + 2 * shift, first)]
+    batch = np.zeros((len(positions), size, size, channels), "float32")
+    for i, (r, c) in enumerate(positions):
+        batch[i, r:r + obj, c:c + obj] = patch
+    try:
+        out = run(model, batch)
+    except Exception as exc:
+        return {"error": str(exc).strip().splitlines()[0][:300], "canvas": size}
+    return {
+        "canvas": size,
+        "shift": shift,
+        "max_difference": float(np.abs(out - out[0]).max()),
+        "spread": float(out.max() - out.min()),
+    }

@@ -1,0 +1,66 @@
+"""The reference artifact: the reference solution's measurements, computed once and cached on disk.
+
+The cache key is the hash of the solution file and of the grader's own source, so editing either recomputes
+it, and grading a class computes it once, never per student.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import grader
+from grader.errors import GraderError
+from grader.registry import Rubric
+
+_PACKAGE = Path(grader.__file__).resolve().parent
+
+
+def solutions_dir() -> Path:
+    """Where the reference solutions live: $GRADER_SOLUTIONS, or `solutions/` beside the package."""
+    return Path(os.environ.get("GRADER_SOLUTIONS") or _PACKAGE.parent / "solutions")
+
+
+def cache_dir() -> Path:
+    """Where reference artifacts are cached: $GRADER_CACHE, or `.grader-cache/` beside the package."""
+    return Path(os.environ.get("GRADER_CACHE") or _PACKAGE.parent / ".grader-cache")
+
+
+def _key(solution: Path) -> str:
+    digest = hashlib.sha256(grader.__version__.encode())
+    digest.update(solution.read_bytes())
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(_PACKAGE).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def reference_measurements(rubric: Rubric) -> dict[str, dict[str, Any]]:
+    """The reference's measurements for every probe of `rubric`, from the cache or computed now."""
+    solution = solutions_dir() / f"{rubric.name}.py"
+    if not solution.is_file():
+        raise GraderError(f"the reference solution {solution} is missing; set GRADER_SOLUTIONS")
+    path = cache_dir() / f"{rubric.name}-{_key(solution)}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    measured = _compute(rubric, solution)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(measured, indent=1, sort_keys=True))
+    tmp.replace(path)
+    return measured
+
+
+def _compute(rubric: Rubric, solution: Path) -> dict[str, dict[str, Any]]:
+    from grader.grading import run_probes
+    from grader.sandbox import Limits
+    from grader.submission import load
+
+    outcomes, problem = run_probes(rubric, load(solution, rubric.name), solution.parent, Limits(timeout=600))
+    failed = {pid: o.error for pid, o in outcomes.items() if o.measured is None}
+    if problem or failed:
+        raise GraderError(f"the reference solution for '{rubric.name}' failed: {problem or failed}")
+    return {pid: o.measured for pid, o in outcomes.items() if o.measured is not None}

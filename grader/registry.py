@@ -1,0 +1,138 @@
+"""Rubrics, probes and checks: how an assignment declares what is called and what is graded.
+
+A rubric module declares *probes* (calls of the student's functions with given arguments, run in the child)
+and *checks* (judgements over what the probes measured, run here), next to each other:
+
+    RUBRIC = Rubric("gap", functions=("gap_head", "build_lenet_gap"))
+    LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, measures=("params",))
+
+    @RUBRIC.check("params", "build_lenet_gap(10) trainable", points=1)
+    def lenet_params(ctx):
+        ...  # return a message on success, raise Fail("...") otherwise
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+CATEGORIES = ("load", "api", "values", "shape", "params", "receptive_field", "macs", "structure", "invariance",
+              "equivariance", "gradient_flow", "convergence")
+
+
+class Fail(Exception):
+    """Raised by a check that did not pass; the message is shown to the student (unless hidden)."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One call of a student function: a builder (`input_shape` None) or a block applied to `keras.Input`."""
+
+    id: str
+    function: str
+    kwargs: dict[str, Any]
+    input_shape: tuple[int | None, ...] | None = None
+    measures: tuple[str, ...] = ()
+    sizes: tuple[tuple[int, int], ...] = ()
+
+    def call_text(self) -> str:
+        args = ["x"] if self.input_shape is not None else []
+        args += [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        text = f"{self.function}({', '.join(args)})"
+        if self.input_shape is not None:
+            text += f" on x of shape {_shape_text(self.input_shape)}"
+        return text
+
+    def job(self) -> dict[str, Any]:
+        """What the child needs to make this call."""
+        shape = list(self.input_shape) if self.input_shape is not None else None
+        return {"id": self.id, "function": self.function, "kwargs": self.kwargs, "input_shape": shape}
+
+
+def _shape_text(shape: tuple[int | None, ...]) -> str:
+    return "(batch, " + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    category: str
+    description: str
+    points: float
+    hidden: bool
+    function: Callable[[Context], str | None]
+
+
+@dataclass
+class Rubric:
+    """The probes and checks of one assignment."""
+
+    name: str
+    functions: tuple[str, ...]
+    hints: tuple[tuple[str, str], ...] = ()
+    probes: dict[str, Probe] = field(default_factory=dict)
+    checks: list[CheckSpec] = field(default_factory=list)
+
+    def probe(self, function: str, *, input_shape: tuple[int | None, ...] | None = None,
+              measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), **kwargs: Any) -> Probe:
+        """Declare a call of `function`; the same call declared twice is one probe."""
+        probe = Probe(f"{function}#{len(self.probes)}", function, kwargs, input_shape, measures, sizes)
+        self.probes[probe.id] = probe
+        return probe
+
+    def check(self, category: str, description: str, *, points: float, hidden: bool = False
+              ) -> Callable[[Callable[[Context], str | None]], Callable[[Context], str | None]]:
+        """Register the decorated function as a check worth `points`."""
+        if category not in CATEGORIES:
+            raise ValueError(f"unknown check category {category!r}; use one of {', '.join(CATEGORIES)}")
+
+        def register(function: Callable[[Context], str | None]) -> Callable[[Context], str | None]:
+            self.checks.append(CheckSpec(category, description, points, hidden, function))
+            return function
+
+        return register
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    def hint_for(self, error: str) -> str | None:
+        """A rubric's advice for an error text it knows, e.g. a Dense layer on an unknown size."""
+        for needle, hint in self.hints:
+            if needle in error:
+                return hint
+        return None
+
+
+@dataclass
+class Outcome:
+    """What one probe gave: measurements, or the reason there are none."""
+
+    returned: str | None = None
+    measured: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class Context:
+    """What a check sees: the student's and the reference's outcome of each probe."""
+
+    def __init__(self, rubric: Rubric, student: dict[str, Outcome], reference: dict[str, dict[str, Any]]) -> None:
+        self.rubric = rubric
+        self._student = student
+        self._reference = reference
+
+    def outcome(self, probe: Probe) -> Outcome:
+        return self._student.get(probe.id) or Outcome(error=f"{probe.function} was not called")
+
+    def student(self, probe: Probe, measurement: str) -> Any:
+        """A measurement of the student's model; raises Fail naming the cause if there is none."""
+        outcome = self.outcome(probe)
+        if outcome.error:
+            raise Fail(f"{probe.call_text()} failed: {outcome.error}")
+        if outcome.measured is None:
+            raise Fail(f"{probe.call_text()} returned {outcome.returned}, not a Keras "
+                       f"{'tensor' if probe.input_shape is not None else 'model'}")
+        return outcome.measured[measurement]
+
+    def reference(self, probe: Probe, measurement: str) -> Any:
+        return self._reference[probe.id][measurement]

@@ -1,0 +1,50 @@
+"""The readable terminal report: one line per check, the message indented beneath it."""
+
+from __future__ import annotations
+
+import textwrap
+
+from grader.results import AssignmentResult, SubmissionResult
+
+_WIDTH = 100
+
+
+def render(result: SubmissionResult, color: bool = False) -> str:
+    """The report of one submission as text."""
+    lines = [f"Submission: {result.path}", ""]
+    for assignment in result.assignments:
+        lines += _assignment(assignment, color)
+        lines.append("")
+    lines.append(f"Total: {_points(result.score)} / {_points(result.max_score)} ({result.percent:.0f}%)  "
+                 f"in {result.execution_time:.1f} s")
+    return "\n".join(lines) + "\n"
+
+
+def _assignment(assignment: AssignmentResult, color: bool) -> list[str]:
+    file = assignment.file or "no file"
+    head = f"== {assignment.name} ({file}): {_points(assignment.score)} / {_points(assignment.max_score)} =="
+    lines = [_style(head, bold=True, color=color)]
+    for check in assignment.checks:
+        mark = "PASS" if check.passed else "FAIL"
+        mark = _style(mark, fg="green" if check.passed else "red", color=color)
+        points = f"{_points(check.score):>4}/{_points(check.max_score):<4}"
+        lines.append(f"  {mark}  {points} {check.category}: {check.description}")
+        if check.output and not (check.passed and check.category == "load"):
+            for paragraph in check.output.splitlines():
+                wrapped = textwrap.wrap(paragraph, _WIDTH - 14, subsequent_indent="  ") or [""]
+                lines += [" " * 14 + w for w in wrapped]
+    for note in assignment.notes:
+        lines.append(f"  note: {note}")
+    return lines
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def _style(text: str, color: bool, **kwargs: object) -> str:
+    if not color:
+        return text
+    import click
+
+    return click.style(text, **kwargs)  # type: ignore[arg-type]

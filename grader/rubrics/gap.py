@@ -1,0 +1,162 @@
+"""Rubric of the `gap` assignment: global-average-pooling heads (section 2 of the contract)."""
+
+from __future__ import annotations
+
+from grader.registry import Context, Fail, Rubric
+from grader.rubrics.common import compare_layers, compare_params
+
+RUBRIC = Rubric(
+    "gap",
+    functions=("gap_head", "build_lenet_gap"),
+    hints=(
+        ("last dimension of the inputs to a `Dense` layer should be defined",
+         "a Dense layer needs to know its input size, so a Flatten/Dense head only works at one resolution; "
+         "a global-average-pooling head (Conv2D -> GlobalAveragePooling2D -> softmax) has no Dense layer."),
+        ("Flatten",
+         "Flatten ties the network to one input size; average each class map with GlobalAveragePooling2D."),
+    ),
+)
+_SIZES = ((28, 28), (32, 32), (64, 64), (40, 24))
+
+# The head on LeNet's own 7x7x16 maps: fixed size, so even a Flatten/Dense head builds and can be diagnosed.
+HEAD = RUBRIC.probe("gap_head", input_shape=(7, 7, 16), num_classes=10, measures=("params", "structure"))
+HEAD_ANY_SIZE = RUBRIC.probe("gap_head", input_shape=(None, None, 16), num_classes=10, measures=("shapes",),
+                             sizes=((7, 7), (8, 8), (16, 16), (5, 9)))
+HEAD_HIDDEN = RUBRIC.probe("gap_head", input_shape=(None, None, 32), num_classes=7, kernel_size=3,
+                           measures=("params", "shapes"), sizes=((6, 6), (11, 4)))
+LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, sizes=_SIZES,
+                     measures=("params", "structure", "field", "shapes", "probabilities", "invariance"))
+LENET_RGB = RUBRIC.probe("build_lenet_gap", num_classes=5, channels=3, sizes=((28, 28), (48, 36)),
+                         measures=("params", "shapes"))
+
+
+@RUBRIC.check("api", "gap_head returns a Keras tensor", points=1)
+def head_returns_tensor(ctx: Context) -> str:
+    ctx.student(HEAD, "params")
+    return "gap_head returned a Keras tensor"
+
+
+@RUBRIC.check("api", "build_lenet_gap returns a keras.Model", points=1)
+def builder_returns_model(ctx: Context) -> str:
+    ctx.student(LENET, "params")
+    return "build_lenet_gap returned a keras.Model"
+
+
+def _expect_shapes(ctx: Context, probe, batch_classes: list[int]) -> str:
+    shapes = ctx.student(probe, "shapes")
+    wrong = {size: shape for size, shape in shapes.items() if shape != batch_classes}
+    if wrong:
+        lines = [f"  - input {size}: " + (shape if isinstance(shape, str) else f"output {tuple(shape)}")
+                 for size, shape in wrong.items()]
+        raise Fail(
+            f"{probe.call_text()}: expected an output of shape {tuple(batch_classes)} for every input size, "
+            "but:\n" + "\n".join(lines) + "\nA global-average-pooling head gives one score per class whatever the "
+            "input size; build on keras.Input(shape=(None, None, channels)) and avoid Flatten and Dense."
+        )
+    return f"output {tuple(batch_classes)} at input sizes {', '.join(shapes)}"
+
+
+@RUBRIC.check("shape", "gap_head gives (batch, num_classes) at any feature-map size", points=1)
+def head_shape(ctx: Context) -> str:
+    return _expect_shapes(ctx, HEAD_ANY_SIZE, [2, 10])
+
+
+@RUBRIC.check("shape", "build_lenet_gap gives (batch, num_classes) at 28x28, 32x32, 64x64 and 40x24", points=2)
+def lenet_shape(ctx: Context) -> str:
+    return _expect_shapes(ctx, LENET, [2, 10])
+
+
+@RUBRIC.check("shape", "build_lenet_gap(num_classes=5, channels=3) output shape", points=1, hidden=True)
+def lenet_rgb_shape(ctx: Context) -> str:
+    return _expect_shapes(ctx, LENET_RGB, [2, 5])
+
+
+@RUBRIC.check("params", "gap_head on 16 channels, 10 classes", points=1)
+def head_params(ctx: Context) -> str:
+    return compare_params(ctx.student(HEAD, "params"), ctx.reference(HEAD, "params"), "gap_head(x, 10)")
+
+
+@RUBRIC.check("params", "build_lenet_gap(10, 1)", points=1)
+def lenet_params(ctx: Context) -> str:
+    return compare_params(ctx.student(LENET, "params"), ctx.reference(LENET, "params"), "build_lenet_gap(10, 1)")
+
+
+@RUBRIC.check("params", "gap_head with other arguments", points=1, hidden=True)
+def head_hidden_params(ctx: Context) -> str:
+    return compare_params(ctx.student(HEAD_HIDDEN, "params"), ctx.reference(HEAD_HIDDEN, "params"), "gap_head")
+
+
+@RUBRIC.check("params", "build_lenet_gap with other arguments", points=1, hidden=True)
+def lenet_hidden_params(ctx: Context) -> str:
+    return compare_params(ctx.student(LENET_RGB, "params"), ctx.reference(LENET_RGB, "params"),
+                          "build_lenet_gap")
+
+
+@RUBRIC.check("structure", "the head has no Flatten and no Dense layer", points=1)
+def head_has_no_dense(ctx: Context) -> str:
+    kinds = ctx.student(HEAD, "structure")["kinds"]
+    found = sorted({{"dense": "Dense", "flatten": "Flatten"}[k] for k in kinds if k in ("dense", "flatten")})
+    if found:
+        raise Fail(
+            f"gap_head contains {' and '.join(found)}. A global-average-pooling head has neither: a Conv2D "
+            "with one filter per class makes one map per class, and GlobalAveragePooling2D averages each map to "
+            "one score, so the head has no weights tied to the input size."
+        )
+    return "no Flatten and no Dense"
+
+
+@RUBRIC.check("structure", "the head is a class convolution, a global average and a softmax", points=1)
+def head_layers(ctx: Context) -> str:
+    return compare_layers(ctx.student(HEAD, "structure"), ctx.reference(HEAD, "structure"), "gap_head")
+
+
+@RUBRIC.check("structure", "build_lenet_gap has the layers of the assignment", points=1)
+def lenet_layers(ctx: Context) -> str:
+    return compare_layers(ctx.student(LENET, "structure"), ctx.reference(LENET, "structure"), "build_lenet_gap")
+
+
+@RUBRIC.check("values", "build_lenet_gap outputs class probabilities", points=2)
+def lenet_probabilities(ctx: Context) -> str:
+    found = ctx.student(LENET, "probabilities")
+    if "error" in found:
+        raise Fail(f"build_lenet_gap(10, 1) could not classify a 28x28 batch: {found['error']}")
+    if found["min"] < 0 or found["max"] > 1 + 1e-5 or found["sum_error"] > 1e-4:
+        raise Fail(
+            f"the outputs are not probabilities: values range from {found['min']:.3g} to {found['max']:.3g} and a "
+            f"row's sum is off 1 by up to {found['sum_error']:.3g}. End the head with a softmax over the class "
+            "scores (layers.Softmax() or Activation('softmax'))."
+        )
+    return "every output row is non-negative and sums to 1"
+
+
+@RUBRIC.check("invariance", "the prediction ignores where the object is (shift by a multiple of the stride)",
+              points=3)
+def lenet_invariance(ctx: Context) -> str:
+    found = ctx.student(LENET, "invariance")
+    if "error" in found:
+        raise Fail(f"build_lenet_gap(10, 1) could not classify a {found['canvas']}x{found['canvas']} image: "
+                   f"{found['error']}")
+    if found["max_difference"] > 1e-4:
+        raise Fail(
+            f"moving one object across a blank {found['canvas']}x{found['canvas']} field by {found['shift']} pixels "
+            f"changed the predicted probabilities by up to {found['max_difference']:.3g}. With global average "
+            "pooling each class score is the mean of its map, so moving the object by a multiple of the network's "
+            "stride only moves the map and leaves the mean as it was. Something in the head depends on position "
+            "(Flatten, Dense, or a fixed pooling window)."
+        )
+    return (f"moving the object by {found['shift']} pixels changed the probabilities by at most "
+            f"{found['max_difference']:.1e}")
+
+
+@RUBRIC.check("receptive_field", "the class maps' receptive field and stride", points=2)
+def lenet_field(ctx: Context) -> str:
+    found, expected = ctx.student(LENET, "field"), ctx.reference(LENET, "field")
+    if found is None:
+        raise Fail("build_lenet_gap has no spatial feature maps before its head")
+    if found["size"] != expected["size"] or found["jump"] != expected["jump"]:
+        raise Fail(
+            f"each unit of the class maps should see {expected['text']}; yours sees {found['text']}. "
+            "Check the kernel sizes (5 for both convolutions and the head), the two MaxPooling2D(2) layers, "
+            "and that no convolution has a stride."
+        )
+    return f"each unit of the class maps sees {found['text']}"

@@ -1,0 +1,176 @@
+"""Finding a submission's assignment files and turning `.py` and `.ipynb` files into code cells.
+
+Nothing here runs student code: files are read, notebooks converted and every cell compiled, so a syntax
+error, a corrupt notebook or a binary file is reported before any process starts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.errors import LoadError
+
+EXTENSIONS = (".py", ".ipynb")
+_SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", "__MACOSX"}
+_MAX_PY_BYTES = 2_000_000
+_MAX_NOTEBOOK_BYTES = 50_000_000
+# Cell magics whose body is plain Python: the magic line is dropped and the body kept.
+_PYTHON_CELL_MAGICS = {"time", "capture", "timeit", "prun"}
+_SHELL_ASSIGNMENT = re.compile(r"^\s*[\w.,\s\[\]]+=\s*[!%]")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A piece of student code and the name its tracebacks show ("gap.py", "gap.ipynb, cell 3")."""
+
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
+class StudentSource:
+    """The code of one assignment file, ready to run."""
+
+    assignment: str
+    path: Path
+    cells: tuple[Cell, ...]
+
+
+def matches(filename: str, assignment: str) -> bool:
+    """Whether a file name is a candidate for an assignment.
+
+    Case does not matter, and the copies that browsers and LMSs make still match:
+
+    >>> [matches(n, "resnet") for n in ("ResNet.py", "Resnet (1).py", "jdoe_resnet.ipynb", "resnets.py")]
+    [True, True, True, False]
+    """
+    path = Path(filename)
+    if path.suffix.lower() not in EXTENSIONS:
+        return False
+    return re.search(rf"(?<![a-z]){re.escape(assignment)}(?![a-z])", path.stem.lower()) is not None
+
+
+def candidate_files(root: Path) -> list[Path]:
+    """Every `.py` and `.ipynb` file under `root`, skipping hidden folders and checkpoints."""
+    if root.is_file():
+        return [root]
+    found = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).parts
+        if any(p.startswith(".") or p in _SKIPPED_DIRS for p in relative):
+            continue
+        if path.is_file() and path.suffix.lower() in EXTENSIONS:
+            found.append(path)
+    return found
+
+
+def locate(root: Path, assignment: str) -> Path | None:
+    """The one file of `root` that holds `assignment`, or None; two candidates are an error naming both."""
+    candidates = [p for p in candidate_files(root) if matches(p.name, assignment)]
+    if len(candidates) > 1:
+        names = " and ".join(str(p.relative_to(root)) for p in candidates)
+        raise LoadError(
+            f"Found more than one file for '{assignment}': {names}. "
+            "Keep exactly one of them in the submission so the grader knows which one to grade."
+        )
+    return candidates[0] if candidates else None
+
+
+def load(path: Path, assignment: str) -> StudentSource:
+    """Read and compile one assignment file; raises LoadError with a message for the student."""
+    if not path.is_file():
+        raise LoadError(f"{path.name} does not exist or is not a file.")
+    data = path.read_bytes()
+    if path.suffix.lower() == ".ipynb":
+        if len(data) > _MAX_NOTEBOOK_BYTES:
+            raise LoadError(f"{path.name} is larger than {_MAX_NOTEBOOK_BYTES // 1_000_000} MB; clear its outputs.")
+        cells = _notebook_cells(path.name, data)
+    else:
+        if len(data) > _MAX_PY_BYTES:
+            raise LoadError(f"{path.name} is larger than {_MAX_PY_BYTES // 1_000_000} MB: is it really code?")
+        cells = (Cell(path.name, _decode_text(path.name, data)),)
+    for cell in cells:
+        _compile(cell)
+    return StudentSource(assignment, path, cells)
+
+
+def _decode_text(name: str, data: bytes) -> str:
+    if b"\x00" in data:
+        raise LoadError(f"{name} is a binary file, not Python source. Submit the .py or .ipynb file itself.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(
+            f"{name} is not UTF-8 text (byte {exc.start} cannot be decoded). Save it as UTF-8 Python source."
+        ) from None
+
+
+def _notebook_cells(name: str, data: bytes) -> tuple[Cell, ...]:
+    import nbformat
+
+    text = _decode_text(name, data)
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+        raw_cells = list(notebook.cells)
+    except Exception as exc:  # nbformat raises JSON, schema and version errors of many kinds
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LoadError(
+            f"{name} is not a valid Jupyter notebook ({reason}). Open it in Jupyter, save it again, "
+            "and resubmit; or submit the code as a .py file."
+        ) from None
+    cells = []
+    for number, cell in enumerate(raw_cells, start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        source = strip_ipython(cell.get("source", ""))
+        if source.strip():
+            cells.append(Cell(f"{name}, cell {number}", source))
+    return tuple(cells)
+
+
+def strip_ipython(source: str) -> str:
+    """Replace IPython magics and shell lines by `pass`, so that they are never executed.
+
+    >>> strip_ipython("%matplotlib inline\\n!pip install keras\\nx = 1")
+    'pass\\npass\\nx = 1'
+    >>> strip_ipython("%%bash\\nrm -rf /")
+    ''
+    """
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        magic = lines[0].lstrip()[2:].split(maxsplit=1)
+        if not magic or magic[0] not in _PYTHON_CELL_MAGICS:
+            return ""
+        lines = lines[1:]
+    out = []
+    for line in lines:
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")) or _SHELL_ASSIGNMENT.match(line):
+            out.append(line[: len(line) - len(stripped)] + "pass")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _compile(cell: Cell) -> None:
+    try:
+        compile(cell.source, cell.label, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise LoadError(format_syntax_error(exc)) from None
+    except ValueError as exc:  # e.g. source with null bytes inside a notebook string
+        raise LoadError(f"{cell.label} cannot be compiled: {exc}") from None
+
+
+def format_syntax_error(exc: SyntaxError) -> str:
+    """A syntax error the way a student wants to read it: where, what, and the line itself."""
+    where = f"{exc.filename}, line {exc.lineno}" if exc.lineno else exc.filename
+    message = f"{type(exc).__name__} in {where}: {exc.msg}"
+    if exc.text:
+        text = exc.text.rstrip("\n")
+        message += f"\n    {text.strip()}"
+        if exc.offset:
+            indent = len(text) - len(text.lstrip())
+            message += "\n    " + " " * max(exc.offset - 1 - indent, 0) + "^"
+    return message
