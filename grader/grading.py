@@ -6,6 +6,7 @@ raise.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -71,6 +72,7 @@ def grade_assignment(rubric: Rubric, path: Path, limits: sandbox.Limits) -> Assi
         return _unloaded(rubric, str(exc), file, time.monotonic() - start)
 
     folder = path if path.is_dir() else path.parent
+    _import_keras_in_background()
     outcomes, problem = run_probes(rubric, source, folder, limits)
     checks = [_load_check(rubric, problem)]
     context = Context(rubric, outcomes, reference)
@@ -106,7 +108,7 @@ def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sand
     missing = [f for f in rubric.functions if f not in defined]
     if loaded and missing:
         note = f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not defined in {file}"
-        problem = f"{problem}; {note}" if problem else note
+        problem = f"{problem}\n{note}" if problem else note
 
     outcomes: dict[str, Outcome] = {}
     for probe in rubric.probes.values():
@@ -121,6 +123,17 @@ def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sand
         else:
             outcomes[probe.id] = Outcome(error=f"not run: {failure or 'the run ended before this call'}")
     return outcomes, problem
+
+
+_warming: threading.Thread | None = None
+
+
+def _import_keras_in_background() -> None:
+    """Import TensorFlow here while the child imports it there: measuring needs it once the child is done."""
+    global _warming
+    if _warming is None:
+        _warming = threading.Thread(target=lambda: __import__("keras"), daemon=True)
+        _warming.start()
 
 
 def _measure(rubric: Rubric, probe, message: dict) -> Outcome:

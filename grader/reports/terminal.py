@@ -24,12 +24,16 @@ def _assignment(assignment: AssignmentResult, color: bool) -> list[str]:
     file = assignment.file or "no file"
     head = f"== {assignment.name} ({file}): {_points(assignment.score)} / {_points(assignment.max_score)} =="
     lines = [_style(head, bold=True, color=color)]
+    seen: set[str] = set()
     for check in assignment.checks:
         mark = "PASS" if check.passed else "FAIL"
         mark = _style(mark, fg="green" if check.passed else "red", color=color)
         points = f"{_points(check.score):>4}/{_points(check.max_score):<4}"
         lines.append(f"  {mark}  {points} {check.category}: {check.description}")
-        if check.output and not (check.passed and check.category == "load"):
+        if check.output in seen and not check.passed and not check.hidden:
+            lines.append(" " * 14 + "(the same reason as above)")
+        elif check.output and not (check.passed and check.category == "load"):
+            seen.add(check.output)
             for paragraph in check.output.splitlines():
                 wrapped = textwrap.wrap(paragraph, _WIDTH - 14, subsequent_indent="  ") or [""]
                 lines += [" " * 14 + w for w in wrapped]

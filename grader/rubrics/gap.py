@@ -9,7 +9,7 @@ RUBRIC = Rubric(
     "gap",
     functions=("gap_head", "build_lenet_gap"),
     hints=(
-        ("last dimension of the inputs to a `Dense` layer should be defined",
+        ("Shapes used to initialize variables must be fully-defined",
          "a Dense layer needs to know its input size, so a Flatten/Dense head only works at one resolution; "
          "a global-average-pooling head (Conv2D -> GlobalAveragePooling2D -> softmax) has no Dense layer."),
         ("Flatten",

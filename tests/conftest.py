@@ -1,0 +1,35 @@
+"""Shared fixtures: paths to the course files and a cache of graded submissions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.grading import grade_submission
+from grader.results import AssignmentResult
+from grader.sandbox import Limits
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+GAP = FIXTURES / "gap"
+
+_graded: dict[tuple[str, float], AssignmentResult] = {}
+
+
+def graded(path: Path, assignment: str = "gap", timeout: float = 60.0) -> AssignmentResult:
+    """Grade one file (once per test session) and return its assignment result."""
+    key = (str(path), timeout)
+    if key not in _graded:
+        result = grade_submission(path, [assignment], Limits(timeout=timeout))
+        _graded[key] = result.assignments[0]
+    return _graded[key]
+
+
+def failed_categories(result: AssignmentResult) -> set[str]:
+    return {c.category for c in result.checks if not c.passed and c.max_score > 0}
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT

@@ -1,0 +1,65 @@
+"""The `grade` command through Click: exit statuses, the JSON report, usage errors."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from conftest import GAP, ROOT
+from grader.cli import main
+
+
+def test_json_report_has_gradescope_fields_and_test_names(tmp_path) -> None:
+    target = tmp_path / "results.json"
+    outcome = CliRunner().invoke(main, [str(GAP / "gap_no_softmax.py"), "--json", str(target)])
+    assert outcome.exit_code == 0, outcome.output
+    data = json.loads(target.read_text())
+    assert {"score", "max_score", "execution_time", "tests", "extra_data"} <= set(data)
+    assert data["max_score"] == 20 and 0 < data["score"] < 20
+    assert all(t["name"].startswith("gap/") and ": " in t["name"] for t in data["tests"])
+    assert {t["status"] for t in data["tests"]} == {"passed", "failed"}
+    assert data["extra_data"]["assignments"]["gap"]["file"] == "gap_no_softmax.py"
+    assert "FAIL" in outcome.output and "values: build_lenet_gap outputs class probabilities" in outcome.output
+
+
+def test_fail_under_exits_1_below_the_threshold() -> None:
+    outcome = CliRunner().invoke(main, [str(GAP / "gap_no_softmax.py"), "--fail-under", "95", "-q"])
+    assert outcome.exit_code == 1
+    outcome = CliRunner().invoke(main, [str(ROOT / "solutions" / "gap.py"), "--fail-under", "95", "-q"])
+    assert outcome.exit_code == 0
+
+
+def test_missing_path_is_a_usage_error(tmp_path) -> None:
+    outcome = CliRunner().invoke(main, [str(tmp_path / "nowhere")])
+    assert outcome.exit_code == 2
+    assert "no such file or folder" in outcome.output
+
+
+def test_folder_without_assignment_files_is_a_usage_error(tmp_path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    outcome = CliRunner().invoke(main, [str(tmp_path)])
+    assert outcome.exit_code == 2
+    assert "no assignment file found" in outcome.output
+
+
+def test_unknown_assignment_is_a_usage_error() -> None:
+    outcome = CliRunner().invoke(main, [str(ROOT / "solutions" / "gap.py"), "--assignment", "lenet"])
+    assert outcome.exit_code == 2
+    assert "unknown assignment 'lenet'" in outcome.output
+
+
+def test_two_candidate_files_are_a_load_failure_naming_both(tmp_path) -> None:
+    (tmp_path / "gap.py").write_text("x = 1\n")
+    (tmp_path / "Gap (1).py").write_text("x = 2\n")
+    outcome = CliRunner().invoke(main, [str(tmp_path)])
+    assert outcome.exit_code == 0
+    assert "gap.py" in outcome.output and "Gap (1).py" in outcome.output
+    assert "0 / 20" in outcome.output
+
+
+def test_help_lists_the_options() -> None:
+    outcome = CliRunner().invoke(main, ["run", "--help"])
+    assert outcome.exit_code == 0
+    for option in ("--json", "--assignment", "--timeout", "--memory", "--fail-under"):
+        assert option in outcome.output
