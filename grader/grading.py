@@ -12,7 +12,6 @@ from pathlib import Path
 
 from grader import sandbox
 from grader.errors import LoadError, UsageError
-from grader.measure import RebuildError, measure, rebuild
 from grader.reference import reference_measurements
 from grader.registry import Context, Fail, Outcome, Rubric
 from grader.results import AssignmentResult, CheckResult, SubmissionResult
@@ -142,6 +141,8 @@ def _measure(rubric: Rubric, probe, message: dict) -> Outcome:
         return Outcome(error=message["error"] + (f"\nHint: {hint}" if hint else ""))
     if message.get("model") is None:
         return Outcome(returned=message.get("returned"))
+    from grader.measure import RebuildError, measure, rebuild  # imports TensorFlow: only when needed
+
     try:
         model = rebuild(message["model"])
         measured = measure(model, probe.sizes, probe.measures)

@@ -10,8 +10,12 @@ import difflib
 import hashlib
 import json
 
+from typing import TYPE_CHECKING
+
 from grader.analysis.canonical import COMMUTATIVE
-from grader.analysis.graph import Graph
+
+if TYPE_CHECKING:
+    from grader.analysis.graph import Graph
 
 
 def signature(graph: Graph) -> str:

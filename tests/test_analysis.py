@@ -1,0 +1,122 @@
+"""The analysis library against figures nobody here wrote: keras.applications, the papers, the contract."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from keras import layers
+
+from conftest import ROOT
+from grader.analysis.graph import trace
+from grader.analysis.receptive_field import chain_field, feature_field, receptive_fields
+from grader.analysis.structure import chain_diff, signature
+
+
+def _load_solution(name: str):
+    spec = importlib.util.spec_from_file_location(f"solution_{name}", ROOT / "solutions" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gap_solution_reproduces_the_contracts_parameter_counts() -> None:
+    gap = _load_solution("gap")
+    assert gap.build_lenet_gap(10, 1).count_params() == 6_582
+    features = keras.Input((None, None, 16))
+    assert keras.Model(features, gap.gap_head(features, 10)).count_params() == 4_010
+
+
+def test_vgg16_last_pool_sees_212_pixels() -> None:
+    graph = trace(keras.applications.VGG16(weights=None))
+    fields = receptive_fields(graph)
+    last_pool = graph.of_kind("max_pool")[-1]
+    assert fields[last_pool.index].size == (212, 212)
+    assert fields[last_pool.index].jump == (32, 32)
+
+
+def test_resnet50_last_block_sees_483_pixels() -> None:
+    graph = trace(keras.applications.ResNet50(weights=None))
+    last_add = graph.of_kind("add")[-1]
+    assert receptive_fields(graph)[last_add.index].size == (483, 483)
+
+
+def test_chain_field_matches_the_contract_examples() -> None:
+    assert chain_field([(3, 1)] * 3) == 7
+    assert chain_field([(3, 2), (3, 2)]) == 7
+    assert chain_field([(3, 1, 2)]) == 5
+
+
+def _gradient_extent(model: keras.Model, size: int) -> int:
+    """Rows of the input that the centre output unit depends on, found with a gradient."""
+    x = tf.Variable(np.ones((1, size, size, 1), "float32"))
+    with tf.GradientTape() as tape:
+        y = model(x)
+        centre = y[0, y.shape[1] // 2, y.shape[2] // 2, 0]
+    grad = tape.gradient(centre, x).numpy()[0, :, :, 0]
+    rows = np.nonzero(np.abs(grad).sum(axis=1))[0]
+    return int(rows.max() - rows.min() + 1)
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["conv", "pool"]), st.integers(1, 5), st.integers(1, 2),
+                          st.integers(1, 2)), min_size=1, max_size=4))
+def test_analytic_field_equals_the_gradient_field(chain: list[tuple[str, int, int, int]]) -> None:
+    inputs = keras.Input((None, None, 1))
+    x = inputs
+    for kind, kernel, stride, dilation in chain:
+        if kind == "conv":
+            x = layers.Conv2D(1, kernel, strides=stride if dilation == 1 else 1, dilation_rate=dilation,
+                              padding="same", kernel_initializer="ones", bias_initializer="zeros")(x)
+        else:
+            x = layers.AveragePooling2D(max(kernel, 2), strides=stride, padding="same")(x)
+    model = keras.Model(inputs, x)
+    field = feature_field(trace(model))
+    size = 4 * field.size[0] + 8
+    assert _gradient_extent(model, size) == field.size[0]
+
+
+def _relu_three_ways():
+    inputs = keras.Input((8, 8, 3))
+    a = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    b = layers.ReLU()(layers.Conv2D(4, 3, padding="same")(inputs))
+    c = layers.Activation("relu")(layers.Conv2D(4, 3, padding="same")(inputs))
+    d = keras.ops.relu(layers.Conv2D(4, 3, padding="same")(inputs))
+    return inputs, [a, b, c, d]
+
+
+def test_activation_spellings_give_the_same_signature() -> None:
+    inputs, outs = _relu_three_ways()
+    signatures = {signature(trace(keras.Model(inputs, o))) for o in outs}
+    assert len(signatures) == 1
+
+
+def test_operand_order_of_add_does_not_matter_but_kernels_do() -> None:
+    inputs = keras.Input((8, 8, 4))
+    left = layers.Conv2D(4, 3, padding="same")(inputs)
+    right = layers.Conv2D(4, 1, padding="same")(inputs)
+    one = keras.Model(inputs, layers.Add()([left, right]))
+    two = keras.Model(inputs, layers.add([right, left]))
+    other = keras.Model(inputs, layers.Add()([left, layers.Conv2D(4, 5, padding="same")(inputs)]))
+    assert signature(trace(one)) == signature(trace(two))
+    assert signature(trace(one)) != signature(trace(other))
+
+
+def test_sequential_inside_functional_is_expanded() -> None:
+    inputs = keras.Input((None, None, 1))
+    body = keras.Sequential([layers.Conv2D(2, 3, padding="same"), layers.MaxPooling2D(2)])
+    graph = trace(keras.Model(inputs, layers.GlobalAveragePooling2D()(body(inputs))))
+    assert [n.kind for n in graph.nodes] == ["input", "conv", "max_pool", "global_avg_pool"]
+
+
+@pytest.mark.parametrize(("expected", "found", "line"), [
+    (["A", "B", "C"], ["A", "C"], "after A: expected B, found nothing"),
+    (["A", "B"], ["A", "X"], "expected B, found X"),
+])
+def test_chain_diff_lines(expected: list[str], found: list[str], line: str) -> None:
+    assert line in chain_diff(expected, found)
