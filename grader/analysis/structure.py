@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-
 from typing import TYPE_CHECKING
 
 from grader.analysis.canonical import COMMUTATIVE
