@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 GAP = FIXTURES / "gap"
 
+collect_ignore_glob = ["fixtures/*"]  # student files: never imported by pytest (one loops forever)
+
 _graded: dict[tuple[str, float], AssignmentResult] = {}
 
 

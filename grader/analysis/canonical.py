@@ -57,6 +57,10 @@ def describe_layer(layer: Any) -> tuple[str | None, dict[str, Any], str | None]:
             "dilation": _pair(config["dilation_rate"]),
             "bias": config["use_bias"],
         }
+        if cls == "DepthwiseConv2D":
+            settings["depth_multiplier"] = config.get("depth_multiplier", 1)
+        if config.get("groups", 1) != 1:
+            settings["groups"] = config["groups"]
         return {"Conv2D": "conv", "Conv1D": "conv1d"}.get(cls, cls.lower()), settings, activation
     if cls == "Dense":
         return "dense", {"units": config["units"], "bias": config["use_bias"]}, activation

@@ -3,7 +3,7 @@
 Nested models (a `Sequential` inside a functional model) are expanded, an activation folded into a layer
 (`Conv2D(..., activation="relu")`) becomes a node of its own, and `keras.ops` calls on tensors become nodes
 like layers, so `Conv2D(activation="relu")`, `Conv2D` + `ReLU()` and `Conv2D` + `Activation("relu")` give the
-same graph.
+same graph. A graph is plain data (`to_data`, `from_data`), so it can be cached without Keras.
 """
 
 from __future__ import annotations
@@ -12,32 +12,35 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-import keras
-
-from grader.analysis.canonical import canonical_activation, describe_layer
+from grader.analysis.canonical import describe_layer, label
 
 
 @dataclass
 class Node:
-    """One step of the computation."""
+    """One step of the computation: its kind, settings, producers, output shape and own parameters."""
 
     index: int
     kind: str
     settings: dict[str, Any]
     inputs: tuple[int, ...]
-    layer: Any = None
     shape: tuple[int | None, ...] | None = None
-    params: int = 0
+    trainable: int = 0
+    non_trainable: int = 0
+    name: str = ""
 
     @property
     def label(self) -> str:
-        from grader.analysis.canonical import label
-
         return label(self.kind, self.settings)
+
+    @property
+    def params(self) -> int:
+        return self.trainable + self.non_trainable
 
 
 @dataclass
 class Graph:
+    """Nodes in topological order (producers first) and the indices of the model's outputs."""
+
     nodes: list[Node] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
 
@@ -47,9 +50,23 @@ class Graph:
     def of_kind(self, *kinds: str) -> list[Node]:
         return [n for n in self.nodes if n.kind in kinds]
 
+    def to_data(self) -> dict[str, Any]:
+        nodes = [[n.kind, n.settings, list(n.inputs), list(n.shape) if n.shape is not None else None,
+                  n.trainable, n.non_trainable, n.name] for n in self.nodes]
+        return {"nodes": nodes, "outputs": list(self.outputs)}
 
-def trace(model: keras.Model) -> Graph:
-    """The canonical graph of a built functional or Sequential model."""
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Graph:
+        nodes = []
+        for index, (kind, settings, inputs, shape, trainable, frozen, name) in enumerate(data["nodes"]):
+            settings = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+            nodes.append(Node(index, kind, settings, tuple(inputs), tuple(shape) if shape is not None else None,
+                              trainable, frozen, name))
+        return cls(nodes, list(data["outputs"]))
+
+
+def trace(model: Any) -> Graph:
+    """The canonical graph of a built functional or Sequential Keras model."""
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20_000))
     try:
@@ -60,25 +77,44 @@ def trace(model: keras.Model) -> Graph:
         sys.setrecursionlimit(limit)
 
 
+def _size(weights: list[Any]) -> int:
+    total = 0
+    for w in weights:
+        count = 1
+        for d in w.shape:
+            count *= int(d)
+        total += count
+    return total
+
+
 class _Tracer:
     def __init__(self) -> None:
         self.graph = Graph()
+        self.seen_layers: set[int] = set()
 
     def add(self, layer: Any, inputs: list[int], shape: Any) -> int:
+        import keras
+
         kind, settings, activation = describe_layer(layer)
         shape = tuple(shape) if shape is not None else None
-        params = layer.count_params() if isinstance(layer, keras.layers.Layer) and layer.built else 0
-        index = len(self.graph.nodes)
+        trainable = frozen = 0
+        if isinstance(layer, keras.layers.Layer) and id(layer) not in self.seen_layers:
+            self.seen_layers.add(id(layer))  # a shared layer's weights are counted once
+            trainable, frozen = _size(layer.trainable_weights), _size(layer.non_trainable_weights)
+        name = getattr(layer, "name", "")
         if kind is not None:
-            self.graph.nodes.append(Node(index, kind, settings, tuple(inputs), layer, shape, params))
+            index = len(self.graph.nodes)
+            self.graph.nodes.append(Node(index, kind, settings, tuple(inputs), shape, trainable, frozen, name))
             inputs = [index]
         if activation is not None:
             index = len(self.graph.nodes)
-            self.graph.nodes.append(Node(index, activation, {}, tuple(inputs), None, shape, 0))
+            self.graph.nodes.append(Node(index, activation, {}, tuple(inputs), shape, 0, 0, name))
             inputs = [index]
         return inputs[0]
 
     def expand(self, model: Any, input_ids: list[int] | None) -> list[int]:
+        import keras
+
         functional = model
         if isinstance(model, keras.Sequential):
             functional = getattr(model, "_functional", None)
@@ -110,7 +146,9 @@ class _Tracer:
 
         return [visit(t) for t in keras.tree.flatten(functional.outputs)]
 
-    def _chain(self, model: keras.Sequential, input_ids: list[int] | None) -> list[int]:
+    def _chain(self, model: Any, input_ids: list[int] | None) -> list[int]:
+        import keras
+
         ids = input_ids or []
         for layer in model.layers:
             if isinstance(layer, keras.Model):
@@ -118,6 +156,3 @@ class _Tracer:
             else:
                 ids = [self.add(layer, ids, None)]
         return ids
-
-
-__all__ = ["Graph", "Node", "trace", "canonical_activation"]

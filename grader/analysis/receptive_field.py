@@ -18,6 +18,7 @@ window over their branches; global pooling, `Flatten` and `Dense` see the whole 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from grader.analysis.graph import Graph, Node, trace
 
@@ -132,3 +133,59 @@ def chain_field(layers: list[tuple[int, ...]]) -> int:
 
 
 __all__ = ["Field", "chain_field", "feature_field", "receptive_fields", "trace"]
+
+
+def gradient_field(model: Any, layer_name: str, size: int) -> tuple[int, int]:
+    """The receptive field measured, not computed: rows and columns of the input that one unit depends on.
+
+    The model is cloned with the same geometry (kernels, strides, dilations, padding, merges) but one filter per
+    convolution, average pooling for max pooling, no nonlinearity and positive averaging weights, in float64; then
+    the gradient of the centre unit of `layer_name`, on a `size` x `size` input, is non-zero exactly on its field.
+    `size` must exceed the field so that the whole field lies inside the input.
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    channels = int(model.inputs[0].shape[-1])
+    inputs = keras.Input((size, size, channels), dtype="float64")
+    clone = keras.models.clone_model(model, input_tensors=inputs, clone_function=_geometry_only, recursive=True)
+    target = keras.Model(clone.inputs, clone.get_layer(layer_name).output)
+    for weight in target.weights:
+        name = weight.path.rsplit("/", 1)[-1]
+        shape = tuple(int(d) for d in weight.shape)
+        if "kernel" in name:
+            weight.assign(np.full(shape, 1.0 / max(int(np.prod(shape[:-1])), 1)))
+        elif name in ("gamma", "moving_variance"):
+            weight.assign(np.ones(shape))
+        else:
+            weight.assign(np.zeros(shape))
+    x = tf.Variable(np.ones((1, size, size, channels)))
+    with tf.GradientTape() as tape:
+        y = target(x, training=False)
+        unit = y[0, y.shape[1] // 2, y.shape[2] // 2, 0]
+    grad = np.abs(tape.gradient(unit, x).numpy()[0]).sum(axis=-1)
+    rows, cols = np.nonzero(grad.sum(axis=1))[0], np.nonzero(grad.sum(axis=0))[0]
+    return int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+
+
+def _geometry_only(layer: Any) -> Any:
+    import keras
+
+    config = layer.get_config()
+    config["dtype"] = "float64"
+    name = type(layer).__name__
+    if name in ("MaxPooling2D", "AveragePooling2D"):
+        return keras.layers.AveragePooling2D(config["pool_size"], config["strides"], config["padding"],
+                                             name=config["name"], dtype="float64")
+    if name in ("GlobalMaxPooling2D", "GlobalAveragePooling2D"):
+        return keras.layers.GlobalAveragePooling2D(name=config["name"], dtype="float64")
+    if name in ("ReLU", "Activation", "Softmax", "LeakyReLU", "ELU", "PReLU", "Dropout", "SpatialDropout2D"):
+        return keras.layers.Activation("linear", name=config["name"], dtype="float64")
+    if "activation" in config:
+        config["activation"] = "linear"
+    if "filters" in config:
+        config["filters"] = 1
+    if "units" in config:
+        config["units"] = 1
+    return type(layer).from_config(config)
