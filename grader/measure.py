@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from grader.analysis.graph import trace
+from grader.analysis.macs import ShapeUnknown, count_macs
+from grader.analysis.params import count_params
 from grader.analysis.receptive_field import Field, feature_field
 from grader.analysis.structure import layer_labels, signature
 
@@ -75,13 +77,17 @@ def measure(model: Any, sizes: tuple[tuple[int, int], ...], wanted: tuple[str, .
     graph = trace(model)
     field = feature_field(graph)
     out: dict[str, Any] = {}
+    if "params" in wanted or "structure" in wanted:
+        out["graph"] = graph.to_data()
     if "params" in wanted:
+        # Counted from the model's own weights, so that a layer the graph walk does not know is still counted.
         trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
         frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+        counted = count_params(graph)
         out["params"] = {
             "trainable": trainable,
             "non_trainable": frozen,
-            "layers": [[n.label, n.params] for n in graph.nodes if n.params],
+            "layers": [[label, t + n] for label, t, n in counted.per_node],
         }
     if "structure" in wanted:
         out["structure"] = {
@@ -89,6 +95,12 @@ def measure(model: Any, sizes: tuple[tuple[int, int], ...], wanted: tuple[str, .
             "labels": layer_labels(graph),
             "kinds": sorted(n.kind for n in graph.nodes),
         }
+    if "macs" in wanted:
+        try:
+            macs = count_macs(graph)
+            out["macs"] = {"total": macs.total, "other": macs.other_total}
+        except ShapeUnknown as exc:
+            out["macs"] = {"error": str(exc)}
     if "field" in wanted:
         out["field"] = _field_data(field)
     if "shapes" in wanted:

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.analysis.graph import Graph
 
 CATEGORIES = ("load", "api", "values", "shape", "params", "receptive_field", "macs", "structure", "invariance",
               "equivariance", "gradient_flow", "convergence")
@@ -133,6 +136,17 @@ class Context:
             raise Fail(f"{probe.call_text()} returned {outcome.returned}, not a Keras "
                        f"{'tensor' if probe.input_shape is not None else 'model'}")
         return outcome.measured[measurement]
+
+    def student_graph(self, probe: Probe) -> Graph:
+        """The student's model as a graph (the probe must measure "params" or "structure")."""
+        from grader.analysis.graph import Graph
+
+        return Graph.from_data(self.student(probe, "graph"))
+
+    def reference_graph(self, probe: Probe) -> Graph:
+        from grader.analysis.graph import Graph
+
+        return Graph.from_data(self.reference(probe, "graph"))
 
     def reference(self, probe: Probe, measurement: str) -> Any:
         return self._reference[probe.id][measurement]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -26,6 +28,14 @@ def graded(path: Path, assignment: str = "gap", timeout: float = 60.0) -> Assign
         result = grade_submission(path, [assignment], Limits(timeout=timeout))
         _graded[key] = result.assignments[0]
     return _graded[key]
+
+
+def load_solution(name: str) -> ModuleType:
+    """A fresh copy of a reference solution module (tests may patch it freely)."""
+    spec = importlib.util.spec_from_file_location(f"solution_{name}", ROOT / "solutions" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def failed_categories(result: AssignmentResult) -> set[str]:

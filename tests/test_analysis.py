@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import keras
 import numpy as np
 import pytest
@@ -12,21 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from keras import layers
 
-from conftest import ROOT
+from conftest import load_solution
 from grader.analysis.graph import trace
 from grader.analysis.receptive_field import chain_field, feature_field, receptive_fields
 from grader.analysis.structure import chain_diff, signature
 
 
-def _load_solution(name: str):
-    spec = importlib.util.spec_from_file_location(f"solution_{name}", ROOT / "solutions" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_gap_solution_reproduces_the_contracts_parameter_counts() -> None:
-    gap = _load_solution("gap")
+    gap = load_solution("gap")
     assert gap.build_lenet_gap(10, 1).count_params() == 6_582
     features = keras.Input((None, None, 16))
     assert keras.Model(features, gap.gap_head(features, 10)).count_params() == 4_010
@@ -120,3 +111,12 @@ def test_sequential_inside_functional_is_expanded() -> None:
 ])
 def test_chain_diff_lines(expected: list[str], found: list[str], line: str) -> None:
     assert line in chain_diff(expected, found)
+
+
+@pytest.mark.parametrize(("padding", "stride", "start"), [("valid", 1, 1.0), ("same", 1, 0.0), ("valid", 2, 1.0)])
+def test_offset_of_the_first_unit(padding: str, stride: int, start: float) -> None:
+    inputs = keras.Input((8, 8, 1))
+    model = keras.Model(inputs, layers.Conv2D(1, 3, strides=stride, padding=padding)(inputs))
+    field = receptive_fields(trace(model))[1]
+    assert field.start == (start, start)
+    assert field.jump == (stride, stride)

@@ -115,6 +115,8 @@ def label(kind: str, settings: dict[str, Any]) -> str:
              "add": "Add", "concat": "Concatenate", "input": "Input", "tanh": "tanh", "sigmoid": "sigmoid"}
     if kind == "dense":
         return f"Dense {settings['units']}" + ("" if settings["bias"] else ", no bias")
+    if kind == "concat" and settings.get("axis", -1) not in (-1, 3):
+        return f"Concatenate on axis {settings['axis']}"
     if kind == "dropout":
         return f"Dropout {settings['rate']}"
     if kind == "input":

@@ -1,7 +1,9 @@
-"""Structural comparison: a canonical signature of a graph and a short readable diff of two of them.
+"""Structural comparison: a canonical signature of a graph and a short readable diff of two graphs.
 
 The signature ignores layer names, the order of the operands of commutative merges (the branches of an
-Inception block, the two sides of an `Add`) and how activations are spelled.
+Inception block, the two sides of an `Add`) and how activations are spelled. For the diff, a graph is split
+into a series of steps and parallel sections (a split, its branches, their merge), the way residual and
+Inception blocks are drawn; branches are matched by similarity, not by order, and named for what they hold.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from grader.analysis.canonical import COMMUTATIVE
@@ -54,3 +57,231 @@ def chain_diff(expected: list[str], found: list[str], limit: int = 6) -> list[st
     if len(lines) > limit:
         lines = lines[:limit] + [f"... and {len(lines) - limit} more differences"]
     return lines
+
+
+# --- series-parallel decomposition ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    """One node on the main line."""
+
+    label: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """Branches from one split to one merge; an empty branch is an identity shortcut."""
+
+    branches: tuple[tuple[Step | Parallel, ...], ...]
+    merge: Step
+
+    @property
+    def key(self) -> str:
+        return self.merge.label + "[" + "|".join(sorted(_key(b) for b in self.branches)) + "]"
+
+
+Item = Step | Parallel
+
+
+def _key(items: tuple[Item, ...]) -> str:
+    return ">".join(i.label if isinstance(i, Step) else i.key for i in items)
+
+
+def _dominators(graph: Graph) -> dict[int, int | None]:
+    """Immediate dominator of every node (the latest node every path from the input passes through)."""
+    idom: dict[int, int | None] = {}
+    depth: dict[int, int] = {}
+    for node in graph.nodes:
+        if not node.inputs:
+            idom[node.index], depth[node.index] = None, 0
+            continue
+        common = node.inputs[0]
+        for other in node.inputs[1:]:
+            a, b = common, other
+            while a != b:
+                if a is None or b is None:
+                    break
+                if depth[a] >= depth[b]:
+                    a = idom[a]
+                else:
+                    b = idom[b]
+            common = a if a == b else None  # type: ignore[assignment]
+            if common is None:
+                break
+        idom[node.index] = common
+        depth[node.index] = depth[common] + 1 if common is not None else 0
+    return idom
+
+
+def decompose(graph: Graph, output: int | None = None) -> tuple[Item, ...]:
+    """The path to `output` (default: the first output) as steps and parallel sections."""
+    idom = _dominators(graph)
+
+    def walk(node: int | None, stop: int | None) -> list[Item]:
+        items: list[Item] = []
+        while node is not None and node != stop:
+            current = graph.nodes[node]
+            step = Step(current.label, current.kind)
+            if len(current.inputs) <= 1:
+                if current.kind != "input":
+                    items.append(step)
+                node = current.inputs[0] if current.inputs else None
+                continue
+            split = idom[node]
+            branches = tuple(tuple(reversed(walk(i, split))) for i in current.inputs)
+            items.append(Parallel(branches, step))
+            node = split
+        return items
+
+    start = graph.outputs[0] if output is None else output
+    return tuple(reversed(walk(start, None)))
+
+
+def branch_name(branch: tuple[Item, ...], siblings: int) -> str:
+    """A short name for a branch: "identity shortcut", "5x5 branch", "pool branch", "projection shortcut"."""
+    steps = [i for i in branch if isinstance(i, Step)]
+    if not branch:
+        return "identity shortcut"
+    kernels = [s.label.split()[1].rstrip(",") for s in steps if s.kind == "conv"]
+    if siblings == 2 and kernels == ["1x1"] and all(s.kind in ("conv", "batchnorm") for s in steps):
+        return "projection shortcut"
+    if any(s.kind in ("max_pool", "avg_pool") for s in steps):
+        return "pool branch"
+    if kernels:
+        return f"{max(kernels, key=lambda k: int(k.split('x')[0]))} branch"
+    return "branch " + " -> ".join(s.label for s in steps)
+
+
+def structure_diff(expected: tuple[Item, ...], found: tuple[Item, ...], limit: int = 8) -> list[str]:
+    """Readable differences between two decompositions: the reference's and the student's."""
+    lines: list[str] = []
+    _diff(expected, found, "", lines)
+    lines = _relu_before_add(lines)
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"... and {len(lines) - limit} more differences"]
+    return lines
+
+
+def _relu_before_add(lines: list[str]) -> list[str]:
+    """ "ReLU missing after the Add" plus "an extra ReLU at the end of a branch" is one mistake: say so."""
+    missing = [line for line in lines if line.endswith("after the Add: expected ReLU, found nothing")]
+    extra = [line for line in lines if line.endswith("expected nothing, found ReLU")]
+    if not (missing and extra):
+        return lines
+    rest = [line for line in lines if line not in missing[:1] + extra[:1]]
+    prefix = missing[0][: missing[0].index("after the Add")]
+    return [f"{prefix}after the addition: expected ReLU, found none; ReLU comes before the addition", *rest]
+
+
+def _text(items: tuple[Item, ...] | list[Item]) -> str:
+    return ", ".join(i.label if isinstance(i, Step) else f"a block merged by {i.merge.label}" for i in items)
+
+
+def _coarse(item: Item) -> str:
+    return item.label if isinstance(item, Step) else f"<{item.merge.kind}>"
+
+
+def _flatten(items: tuple[Item, ...]) -> tuple[Item, ...]:
+    """Each parallel section replaced by its longest branch: what is left when the merge is missing."""
+    out: list[Item] = []
+    for item in items:
+        out.extend(max(item.branches, key=len) if isinstance(item, Parallel) else [item])
+    return tuple(out)
+
+
+def _merge_lines(blocks: list[Parallel], where: str, extra: bool) -> list[str]:
+    lines = []
+    for block in blocks:
+        if extra:
+            lines.append(f"{where}found parallel branches merged by {block.merge.label}, which the assignment "
+                         "does not have here")
+        elif block.merge.kind == "add":
+            lines.append(f"{where}no shortcut connection: expected the block's input to be added to its output "
+                         f"({block.merge.label}), found no addition")
+        else:
+            lines.append(f"{where}expected {len(block.branches)} parallel branches merged by "
+                         f"{block.merge.label}, found a single path")
+    return lines
+
+
+def _diff(expected: tuple[Item, ...], found: tuple[Item, ...], where: str, lines: list[str]) -> None:
+    expected_blocks = [i for i in expected if isinstance(i, Parallel)]
+    found_blocks = [i for i in found if isinstance(i, Parallel)]
+    if expected_blocks and not found_blocks:
+        lines.extend(_merge_lines(expected_blocks, where, extra=False))
+        expected = _flatten(expected)
+    elif found_blocks and not expected_blocks:
+        lines.extend(_merge_lines(found_blocks, where, extra=True))
+        found = _flatten(found)
+    matcher = difflib.SequenceMatcher(a=[_coarse(i) for i in expected], b=[_coarse(i) for i in found],
+                                      autojunk=False)
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal":
+            for a, b in zip(expected[a0:a1], found[b0:b1], strict=True):
+                if isinstance(a, Parallel) and isinstance(b, Parallel) and a.key != b.key:
+                    _diff_parallel(a, b, where, lines)
+            continue
+        after = ""
+        if a0 > 0 and op != "replace":
+            previous = expected[a0 - 1]
+            after = f"after {previous.label if isinstance(previous, Step) else 'the ' + previous.merge.label}: "
+        want = _text(expected[a0:a1]) or "nothing"
+        got = _text(found[b0:b1]) or "nothing"
+        lines.append(f"{where}{after}expected {want}, found {got}")
+
+
+def _similarity(a: tuple[Item, ...], b: tuple[Item, ...]) -> float:
+    return difflib.SequenceMatcher(a=_key(a).split(">"), b=_key(b).split(">"), autojunk=False).ratio()
+
+
+def _match_branches(expected: tuple[tuple[Item, ...], ...], found: tuple[tuple[Item, ...], ...]
+                    ) -> list[tuple[tuple[Item, ...], tuple[Item, ...] | None]]:
+    """Pair each expected branch with a found one, maximising total similarity (any order of branches)."""
+    import itertools
+
+    found_list = list(found) + [None] * max(len(expected) - len(found), 0)  # type: ignore[list-item]
+    best, best_score = None, -1.0
+    if len(found_list) <= 7:
+        for perm in itertools.permutations(found_list, len(expected)):
+            score = sum(_similarity(e, f) if f is not None else 0.0 for e, f in zip(expected, perm, strict=True))
+            if score > best_score:
+                best, best_score = perm, score
+    else:
+        best = tuple(found_list[: len(expected)])
+    return list(zip(expected, best, strict=True))  # type: ignore[arg-type]
+
+
+def _diff_parallel(expected: Parallel, found: Parallel, where: str, lines: list[str]) -> None:
+    block = f"{where}the block merged by {expected.merge.label}"
+    if expected.merge.label != found.merge.label:
+        lines.append(f"{block}: expected the merge {expected.merge.label}, found {found.merge.label}")
+    if len(expected.branches) != len(found.branches):
+        lines.append(f"{block}: expected {len(expected.branches)} branches, found {len(found.branches)}")
+    pairs = _match_branches(expected.branches, found.branches)
+    used = [f for _, f in pairs if f is not None]
+    for branch, match in pairs:
+        name = branch_name(branch, len(expected.branches))
+        if match is None:
+            lines.append(f"{block}: the {name} is missing")
+        elif _key(match) != _key(branch):
+            before = len(lines)
+            _diff(branch, match, f"{name}: ", lines)
+            _reword(branch, match, name, lines, before)
+    for extra in found.branches:
+        if extra not in used:
+            lines.append(f"{block}: an extra branch {_text(extra) or '(identity)'}")
+
+
+def _reword(expected: tuple[Item, ...], found: tuple[Item, ...], name: str, lines: list[str], start: int) -> None:
+    """Say the usual mistakes in the lecture's words."""
+    want = [i.label for i in expected if isinstance(i, Step)]
+    got = [i.label for i in found if isinstance(i, Step)]
+    reductions = [s for s in want if s.startswith("Conv2D 1x1")]
+    if reductions and len(want) > len(got) and not any(s.startswith("Conv2D 1x1") for s in got):
+        if name == "pool branch":
+            lines[start:] = [f"{name}: no 1x1 projection after the pooling"]
+        elif name.endswith("shortcut"):
+            lines[start:] = [f"{name}: no 1x1 projection"]
+        else:
+            lines[start:] = [f"{name}: no 1x1 reduction before the {name.split()[0]} convolution"]

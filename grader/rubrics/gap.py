@@ -73,23 +73,22 @@ def lenet_rgb_shape(ctx: Context) -> str:
 
 @RUBRIC.check("params", "gap_head on 16 channels, 10 classes", points=1)
 def head_params(ctx: Context) -> str:
-    return compare_params(ctx.student(HEAD, "params"), ctx.reference(HEAD, "params"), "gap_head(x, 10)")
+    return compare_params(ctx, HEAD, "gap_head(x, 10)")
 
 
 @RUBRIC.check("params", "build_lenet_gap(10, 1)", points=1)
 def lenet_params(ctx: Context) -> str:
-    return compare_params(ctx.student(LENET, "params"), ctx.reference(LENET, "params"), "build_lenet_gap(10, 1)")
+    return compare_params(ctx, LENET, "build_lenet_gap(10, 1)")
 
 
 @RUBRIC.check("params", "gap_head with other arguments", points=1, hidden=True)
 def head_hidden_params(ctx: Context) -> str:
-    return compare_params(ctx.student(HEAD_HIDDEN, "params"), ctx.reference(HEAD_HIDDEN, "params"), "gap_head")
+    return compare_params(ctx, HEAD_HIDDEN, "gap_head")
 
 
 @RUBRIC.check("params", "build_lenet_gap with other arguments", points=1, hidden=True)
 def lenet_hidden_params(ctx: Context) -> str:
-    return compare_params(ctx.student(LENET_RGB, "params"), ctx.reference(LENET_RGB, "params"),
-                          "build_lenet_gap")
+    return compare_params(ctx, LENET_RGB, "build_lenet_gap")
 
 
 @RUBRIC.check("structure", "the head has no Flatten and no Dense layer", points=1)
@@ -107,12 +106,12 @@ def head_has_no_dense(ctx: Context) -> str:
 
 @RUBRIC.check("structure", "the head is a class convolution, a global average and a softmax", points=1)
 def head_layers(ctx: Context) -> str:
-    return compare_layers(ctx.student(HEAD, "structure"), ctx.reference(HEAD, "structure"), "gap_head")
+    return compare_layers(ctx, HEAD, "gap_head")
 
 
 @RUBRIC.check("structure", "build_lenet_gap has the layers of the assignment", points=1)
 def lenet_layers(ctx: Context) -> str:
-    return compare_layers(ctx.student(LENET, "structure"), ctx.reference(LENET, "structure"), "build_lenet_gap")
+    return compare_layers(ctx, LENET, "build_lenet_gap")
 
 
 @RUBRIC.check("values", "build_lenet_gap outputs class probabilities", points=2)
