@@ -67,15 +67,15 @@ def _run_probe(module: types.ModuleType, probe: dict[str, Any], labels: set[str]
     keras.backend.clear_session()
     function = getattr(module, probe["function"])
     try:
-        if probe["input_shape"] is not None:
-            inputs = keras.Input(shape=tuple(probe["input_shape"]))
-            returned = function(inputs, **probe["kwargs"])
+        if probe["block_input"] is not None:
+            inputs = keras.Input(shape=tuple(probe["block_input"]))
+            returned = function(inputs, *probe.get("args", []), **probe["kwargs"])
             returned_type = type(returned).__name__
             if not isinstance(returned, keras.KerasTensor):
                 return {"returned": returned_type, "model": None, "error": None}
             model = keras.Model(inputs, returned)
         else:
-            returned = function(**probe["kwargs"])
+            returned = function(*probe.get("args", []), **probe["kwargs"])
             returned_type = type(returned).__name__
             if not isinstance(returned, keras.Model):
                 return {"returned": returned_type, "model": None, "error": None}

@@ -61,10 +61,16 @@ def rebuild(config: dict[str, Any]) -> Any:
 
 
 def run(model: Any, batch: np.ndarray) -> np.ndarray:
-    """The model's output on a batch, as a NumPy array."""
+    """The model's (first) output on a batch, as a NumPy array."""
+    return run_all(model, batch)[0]
+
+
+def run_all(model: Any, batch: np.ndarray) -> list[np.ndarray]:
+    """Every output of the model on a batch, as NumPy arrays."""
     import keras
 
-    return keras.ops.convert_to_numpy(model(batch, training=False))
+    outputs = model(batch, training=False)
+    return [keras.ops.convert_to_numpy(o) for o in keras.tree.flatten(outputs)]
 
 
 def input_channels(model: Any) -> int:
@@ -101,6 +107,8 @@ def measure(model: Any, sizes: tuple[tuple[int, int], ...], wanted: tuple[str, .
             out["macs"] = {"total": macs.total, "other": macs.other_total}
         except ShapeUnknown as exc:
             out["macs"] = {"error": str(exc)}
+    if "outputs" in wanted:
+        out["outputs"] = [[d if d is None else int(d) for d in o.shape] for o in model.outputs]
     if "field" in wanted:
         out["field"] = _field_data(field)
     if "shapes" in wanted:
@@ -132,17 +140,21 @@ def _shapes(model: Any, sizes: tuple[tuple[int, int], ...]) -> dict[str, Any]:
 
 
 def _probabilities(model: Any, size: tuple[int, int]) -> dict[str, Any]:
+    """Range and row sums of every output on a seeded random batch: probabilities lie in [0, 1] and sum to 1."""
     rng = np.random.default_rng(0)
-    batch = rng.normal(size=(8, *size, input_channels(model))).astype("float32")
+    batch = rng.normal(size=(4, *size, input_channels(model))).astype("float32")
     try:
-        out = run(model, batch)
+        outs = run_all(model, batch)
     except Exception as exc:
         return {"error": str(exc).strip().splitlines()[0][:300]}
+    per_output = [{"min": float(o.min()), "max": float(o.max()),
+                   "sum_error": float(np.abs(o.sum(axis=-1) - 1.0).max()), "shape": list(o.shape)} for o in outs]
     return {
-        "min": float(out.min()),
-        "max": float(out.max()),
-        "sum_error": float(np.abs(out.sum(axis=-1) - 1.0).max()),
-        "shape": list(out.shape),
+        "min": min(p["min"] for p in per_output),
+        "max": max(p["max"] for p in per_output),
+        "sum_error": max(p["sum_error"] for p in per_output),
+        "shape": per_output[0]["shape"],
+        "outputs": per_output,
     }
 
 

@@ -30,27 +30,30 @@ class Fail(Exception):
 
 @dataclass(frozen=True)
 class Probe:
-    """One call of a student function: a builder (`input_shape` None) or a block applied to `keras.Input`."""
+    """One call of a student function: a builder (`block_input` None) or a block on `keras.Input(block_input)`."""
 
     id: str
     function: str
     kwargs: dict[str, Any]
-    input_shape: tuple[int | None, ...] | None = None
+    block_input: tuple[int | None, ...] | None = None
     measures: tuple[str, ...] = ()
     sizes: tuple[tuple[int, int], ...] = ()
+    args: tuple[Any, ...] = ()
 
     def call_text(self) -> str:
-        args = ["x"] if self.input_shape is not None else []
+        args = ["x"] if self.block_input is not None else []
+        args += [repr(a) for a in self.args]
         args += [f"{k}={v!r}" for k, v in self.kwargs.items()]
         text = f"{self.function}({', '.join(args)})"
-        if self.input_shape is not None:
-            text += f" on x of shape {_shape_text(self.input_shape)}"
+        if self.block_input is not None:
+            text += f" on x of shape {_shape_text(self.block_input)}"
         return text
 
     def job(self) -> dict[str, Any]:
         """What the child needs to make this call."""
-        shape = list(self.input_shape) if self.input_shape is not None else None
-        return {"id": self.id, "function": self.function, "kwargs": self.kwargs, "input_shape": shape}
+        shape = list(self.block_input) if self.block_input is not None else None
+        return {"id": self.id, "function": self.function, "args": list(self.args), "kwargs": self.kwargs,
+                "block_input": shape}
 
 
 def _shape_text(shape: tuple[int | None, ...]) -> str:
@@ -76,10 +79,10 @@ class Rubric:
     probes: dict[str, Probe] = field(default_factory=dict)
     checks: list[CheckSpec] = field(default_factory=list)
 
-    def probe(self, function: str, *, input_shape: tuple[int | None, ...] | None = None,
+    def probe(self, function: str, *args: Any, block_input: tuple[int | None, ...] | None = None,
               measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), **kwargs: Any) -> Probe:
-        """Declare a call of `function`; the same call declared twice is one probe."""
-        probe = Probe(f"{function}#{len(self.probes)}", function, kwargs, input_shape, measures, sizes)
+        """Declare a call of `function` with positional `args` (after the input tensor, for a block) and `kwargs`."""
+        probe = Probe(f"{function}#{len(self.probes)}", function, kwargs, block_input, measures, sizes, args)
         self.probes[probe.id] = probe
         return probe
 
@@ -134,7 +137,7 @@ class Context:
             raise Fail(f"{probe.call_text()} failed: {outcome.error}")
         if outcome.measured is None:
             raise Fail(f"{probe.call_text()} returned {outcome.returned}, not a Keras "
-                       f"{'tensor' if probe.input_shape is not None else 'model'}")
+                       f"{'tensor' if probe.block_input is not None else 'model'}")
         return outcome.measured[measurement]
 
     def student_graph(self, probe: Probe) -> Graph:

@@ -166,5 +166,5 @@ def test_diagnosis_names_a_missing_reduction_and_a_kernel_of_the_wrong_size(ince
 
     reference = block(True, 3)
     assert diagnose(block(True, 3), reference) == []
-    assert diagnose(block(False, 3), reference) == ["1 x 5x5 branch without 1x1 reduction"]
+    assert diagnose(block(False, 3), reference) == ["the 5x5 branch has no 1x1 reduction"]
     assert diagnose(block(True, 5), reference) == ["a convolution has a 5x5 kernel where a 3x3 one is expected"]

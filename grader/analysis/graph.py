@@ -97,6 +97,8 @@ class _Tracer:
 
         kind, settings, activation = describe_layer(layer)
         shape = tuple(shape) if shape is not None else None
+        if kind == "concat" and shape is not None and settings.get("axis") == len(shape) - 1:
+            settings = {**settings, "axis": -1}  # axis 3 of a 4-D tensor is the channel axis, as -1 is
         trainable = frozen = 0
         if isinstance(layer, keras.layers.Layer) and id(layer) not in self.seen_layers:
             self.seen_layers.add(id(layer))  # a shared layer's weights are counted once

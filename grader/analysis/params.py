@@ -99,9 +99,9 @@ def _unreduced(graph: Graph) -> Counter[str]:
             continue
         convs = [s for s in steps if s.kind == "conv"]
         if convs and "1x1" not in convs[0].label:
-            found[convs[0].label.split(",")[0].replace("Conv2D ", "") + " branch without 1x1 reduction"] += 1
+            found["the " + convs[0].label.split(",")[0].replace("Conv2D ", "") + " branch has no 1x1 reduction"] += 1
         if steps and steps[0].kind in ("max_pool", "avg_pool") and not convs:
-            found["pool branch without 1x1 projection"] += 1
+            found["the pool branch has no 1x1 projection"] += 1
     return found
 
 
@@ -136,11 +136,22 @@ def diagnose(found: Graph, expected: Graph) -> list[str]:
         causes.append(f"{proj_found[1]} projection shortcuts have no BatchNormalization after their 1x1 convolution")
     unreduced = _unreduced(found) - _unreduced(expected)
     for what, count in sorted(unreduced.items()):
-        causes.append(f"{count} x {what}")
+        causes.append(what + (f" (in {count} blocks)" if count > 1 else ""))
+    pools_found = Counter(n.label for n in found.of_kind("max_pool", "avg_pool"))
+    pools_expected = Counter(n.label for n in expected.of_kind("max_pool", "avg_pool"))
+    if pools_found != pools_expected and not restaged:
+        missing = ", ".join(sorted((pools_expected - pools_found).elements())) or "nothing"
+        extra = ", ".join(sorted((pools_found - pools_expected).elements())) or "nothing"
+        causes.append(f"pooling differs: expected {missing}, found {extra}")
     kernels_found = Counter(n.settings["kernel"] for n in found.of_kind("conv"))
     kernels_expected = Counter(n.settings["kernel"] for n in expected.of_kind("conv"))
     if kernels_found != kernels_expected and not unreduced and not restaged:
         lost, gained = kernels_expected - kernels_found, kernels_found - kernels_expected
+        if set(lost) == {(5, 5)} and set(gained) == {(3, 3)} and gained[(3, 3)] == 2 * lost[(5, 5)]:
+            where = f" (in {lost[(5, 5)]} blocks)" if lost[(5, 5)] > 1 else ""
+            causes.append(f"the 5x5 convolution is factorised into two 3x3 convolutions{where}, as in later Inception "
+                          "versions; this assignment asks for GoogLeNet's single 5x5 convolution")
+            return causes
         if sum(lost.values()) == sum(gained.values()) == 1:
             (k_lost,), (k_gained,) = lost, gained
             causes.append(f"a convolution has a {k_gained[0]}x{k_gained[1]} kernel where a {k_lost[0]}x{k_lost[1]} "

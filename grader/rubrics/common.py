@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.analysis.graph import Graph
 from grader.analysis.params import diagnose
 from grader.analysis.structure import chain_diff, decompose, structure_diff
 from grader.registry import Context, Fail, Probe
@@ -37,11 +36,43 @@ def compare_layers(ctx: Context, probe: Probe, what: str) -> str:
     """Pass when the canonical structure matches the reference's; else Fail with a short diff."""
     found, expected = ctx.student(probe, "structure"), ctx.reference(probe, "structure")
     if found["signature"] == expected["signature"]:
-        return f"{what}: " + " -> ".join(found["labels"])
+        if len(found["labels"]) <= 8:
+            return f"{what}: " + " -> ".join(found["labels"])
+        return f"{what}: the same {len(found['labels'])} layers as the reference, arranged equivalently"
     lines = structure_diff(decompose(ctx.reference_graph(probe)), decompose(ctx.student_graph(probe)))
     if not lines:
         lines = ["the same layers, connected differently"]
     raise Fail(f"{what} differs from the expected architecture:\n" + "\n".join(f"  - {line}" for line in lines))
 
 
-__all__ = ["Graph", "compare_layers", "compare_params"]
+
+
+
+def _shape_text(shape: list[int | None]) -> str:
+    return "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
+
+
+def expect_outputs(ctx: Context, probe: Probe, expected: list[list[int | None]], why: str) -> str:
+    """Pass when the model's outputs have exactly the expected shapes."""
+    found = ctx.student(probe, "outputs")
+    wanted = ", ".join(_shape_text(s) for s in expected)
+    got = ", ".join(_shape_text(s) for s in found)
+    if found != expected:
+        count = f"{len(expected)} output{'s' if len(expected) > 1 else ''}"
+        reason = f": {why}" if why else ""
+        raise Fail(f"{probe.call_text()}: expected {count} of shape {wanted}, found {got}{reason}")
+    return f"output shape {got}"
+
+
+def expect_probabilities(ctx: Context, probe: Probe, what: str) -> str:
+    """Pass when every output row of the model is non-negative and sums to 1."""
+    found = ctx.student(probe, "probabilities")
+    if "error" in found:
+        raise Fail(f"{what} could not classify a batch: {found['error']}")
+    for number, output in enumerate(found["outputs"], start=1):
+        if output["min"] < 0 or output["max"] > 1 + 1e-5 or output["sum_error"] > 1e-4:
+            which = f"output {number}" if len(found["outputs"]) > 1 else "the output"
+            raise Fail(f"{what}: {which} is not a probability vector: values from {output['min']:.3g} to "
+                       f"{output['max']:.3g}, rows summing to 1 within {output['sum_error']:.3g}. End each classifier "
+                       "with a softmax.")
+    return f"{len(found['outputs'])} output(s), each a probability vector"

@@ -19,10 +19,10 @@ RUBRIC = Rubric(
 _SIZES = ((28, 28), (32, 32), (64, 64), (40, 24))
 
 # The head on LeNet's own 7x7x16 maps: fixed size, so even a Flatten/Dense head builds and can be diagnosed.
-HEAD = RUBRIC.probe("gap_head", input_shape=(7, 7, 16), num_classes=10, measures=("params", "structure"))
-HEAD_ANY_SIZE = RUBRIC.probe("gap_head", input_shape=(None, None, 16), num_classes=10, measures=("shapes",),
+HEAD = RUBRIC.probe("gap_head", block_input=(7, 7, 16), num_classes=10, measures=("params", "structure"))
+HEAD_ANY_SIZE = RUBRIC.probe("gap_head", block_input=(None, None, 16), num_classes=10, measures=("shapes",),
                              sizes=((7, 7), (8, 8), (16, 16), (5, 9)))
-HEAD_HIDDEN = RUBRIC.probe("gap_head", input_shape=(None, None, 32), num_classes=7, kernel_size=7,
+HEAD_HIDDEN = RUBRIC.probe("gap_head", block_input=(None, None, 32), num_classes=7, kernel_size=7,
                            measures=("params", "shapes"), sizes=((6, 6), (11, 4)))
 LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, sizes=_SIZES,
                      measures=("params", "structure", "field", "shapes", "probabilities", "invariance"))

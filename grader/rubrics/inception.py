@@ -1,0 +1,185 @@
+"""Rubric of the `inception` assignment: GoogLeNet's blocks, auxiliary classifiers, the network (section 4)."""
+
+from __future__ import annotations
+
+from grader.analysis.macs import format_count
+from grader.analysis.structure import Parallel, decompose
+from grader.registry import Context, Fail, Rubric
+from grader.rubrics.common import compare_layers, compare_params, expect_outputs, expect_probabilities
+
+RUBRIC = Rubric(
+    "inception",
+    functions=("naive_inception_block", "inception_block", "auxiliary_classifier", "build_googlenet"),
+    hints=(
+        ("requires inputs with matching shapes except for the concatenation axis",
+         "the branches do not have the same height and width, or are joined on the wrong axis: every branch must "
+         "keep the input's size (padding='same', stride 1, including the 3x3 max pool) and the branches are "
+         "concatenated on channels (axis=-1)."),
+    ),
+)
+
+B3A = RUBRIC.probe("inception_block", 64, 96, 128, 16, 32, 32, block_input=(28, 28, 192),
+                   measures=("params", "structure", "outputs", "macs", "field"))
+B4E = RUBRIC.probe("inception_block", 256, 160, 320, 32, 128, 128, block_input=(14, 14, 528),
+                   measures=("params", "outputs"))
+B_SMALL = RUBRIC.probe("inception_block", 5, 3, 6, 2, 4, 3, block_input=(9, 7, 12),
+                       measures=("params", "outputs", "structure"))
+NAIVE = RUBRIC.probe("naive_inception_block", 64, 128, 32, block_input=(28, 28, 192),
+                     measures=("params", "structure", "outputs", "macs"))
+AUX = RUBRIC.probe("auxiliary_classifier", 1000, block_input=(14, 14, 512), measures=("params", "structure", "outputs"))
+NET = RUBRIC.probe("build_googlenet", measures=("params", "outputs", "field"))
+NET_NO_AUX = RUBRIC.probe("build_googlenet", aux_classifiers=False, measures=("params", "outputs"))
+NET_SMALL = RUBRIC.probe("build_googlenet", input_shape=(96, 96, 3), num_classes=10, sizes=((96, 96),),
+                         measures=("params", "outputs", "probabilities"))
+
+
+@RUBRIC.check("api", "inception_block returns a Keras tensor", points=1)
+def block_returns_tensor(ctx: Context) -> str:
+    ctx.student(B3A, "outputs")
+    return "inception_block returned a Keras tensor"
+
+
+@RUBRIC.check("api", "build_googlenet(aux_classifiers=True) has outputs [main, aux1, aux2]", points=1)
+def three_outputs(ctx: Context) -> str:
+    return expect_outputs(ctx, NET, [[None, 1000]] * 3,
+                          "with aux_classifiers=True the model's outputs are [main, aux after 4a, aux after 4d]")
+
+
+@RUBRIC.check("api", "build_googlenet(aux_classifiers=False) has one output", points=1)
+def one_output(ctx: Context) -> str:
+    return expect_outputs(ctx, NET_NO_AUX, [[None, 1000]],
+                          "with aux_classifiers=False the model has only the main output: the flag must be honoured")
+
+
+@RUBRIC.check("shape", "inception_block (3a) on 28x28x192 gives 28x28x256", points=1)
+def shape_3a(ctx: Context) -> str:
+    return expect_outputs(ctx, B3A, [[None, 28, 28, 256]], "f1 + f3 + f5 + pool_proj channels, same height and width")
+
+
+@RUBRIC.check("shape", "inception_block (4e) on 14x14x528 gives 14x14x832", points=1)
+def shape_4e(ctx: Context) -> str:
+    return expect_outputs(ctx, B4E, [[None, 14, 14, 832]], "f1 + f3 + f5 + pool_proj channels, same height and width")
+
+
+@RUBRIC.check("shape", "inception_block with other arguments", points=1, hidden=True)
+def shape_small(ctx: Context) -> str:
+    return expect_outputs(ctx, B_SMALL, [[None, 9, 7, 18]], "")
+
+
+@RUBRIC.check("shape", "naive_inception_block on 28x28x192 gives 28x28x416", points=1)
+def shape_naive(ctx: Context) -> str:
+    return expect_outputs(ctx, NAIVE, [[None, 28, 28, 416]], "f1 + f3 + f5 + C_in channels: the pool keeps all "
+                                                              "192 input channels")
+
+
+@RUBRIC.check("params", "inception_block (3a): 163,696", points=1)
+def params_3a(ctx: Context) -> str:
+    return compare_params(ctx, B3A, "inception_block (3a)")
+
+
+@RUBRIC.check("params", "naive_inception_block (3a sizes): 387,296", points=1)
+def params_naive(ctx: Context) -> str:
+    return compare_params(ctx, NAIVE, "naive_inception_block")
+
+
+@RUBRIC.check("params", "auxiliary_classifier on 14x14x512", points=1)
+def params_aux(ctx: Context) -> str:
+    return compare_params(ctx, AUX, "auxiliary_classifier")
+
+
+@RUBRIC.check("params", "build_googlenet() with auxiliary classifiers", points=1)
+def params_net(ctx: Context) -> str:
+    return compare_params(ctx, NET, "build_googlenet()")
+
+
+@RUBRIC.check("params", "build_googlenet(aux_classifiers=False)", points=1)
+def params_net_no_aux(ctx: Context) -> str:
+    return compare_params(ctx, NET_NO_AUX, "build_googlenet(aux_classifiers=False)")
+
+
+@RUBRIC.check("params", "inception_block with other arguments", points=1, hidden=True)
+def params_small(ctx: Context) -> str:
+    return compare_params(ctx, B_SMALL, "inception_block")
+
+
+@RUBRIC.check("params", "build_googlenet on 96x96 with 10 classes", points=1, hidden=True)
+def params_net_small(ctx: Context) -> str:
+    return compare_params(ctx, NET_SMALL, "build_googlenet")
+
+
+@RUBRIC.check("structure", "four parallel branches from one input, concatenated on channels", points=1)
+def four_branches(ctx: Context) -> str:
+    items = decompose(ctx.student_graph(B3A))
+    blocks = [i for i in items if isinstance(i, Parallel)]
+    if len(blocks) != 1 or blocks[0].merge.kind != "concat" or len(blocks[0].branches) != 4:
+        found = (f"{len(blocks[0].branches)} branches merged by {blocks[0].merge.label}" if len(blocks) == 1
+                 else f"{len(blocks)} merges")
+        raise Fail(f"inception_block should split its input into four branches and concatenate them once on "
+                   f"channels; found {found}")
+    if blocks[0].merge.label != "Concatenate":
+        raise Fail(f"the branches are joined by {blocks[0].merge.label}: concatenate them on channels (axis=-1)")
+    return "four branches, concatenated on channels"
+
+
+@RUBRIC.check("structure", "inception_block's branches are the paper's (any order)", points=2)
+def block_layers(ctx: Context) -> str:
+    return compare_layers(ctx, B3A, "inception_block (3a)")
+
+
+@RUBRIC.check("structure", "naive_inception_block's branches (any order)", points=1)
+def naive_layers(ctx: Context) -> str:
+    return compare_layers(ctx, NAIVE, "naive_inception_block")
+
+
+@RUBRIC.check("structure", "every convolution is followed by ReLU", points=1)
+def relu_after_conv(ctx: Context) -> str:
+    graph = ctx.student_graph(B3A)
+    bare = [n for n in graph.of_kind("conv") if not any(c.kind == "relu" for c in graph.consumers(n.index))]
+    if bare:
+        raise Fail(f"{len(bare)} of the {len(graph.of_kind('conv'))} convolutions of inception_block have no ReLU "
+                   f"after them (for example {bare[0].label}); add activation='relu' to every Conv2D")
+    return "every convolution has its ReLU"
+
+
+@RUBRIC.check("macs", "dimension reduction makes block 3a about 2.4 times cheaper than the naive block", points=2)
+def reduction_saves(ctx: Context) -> str:
+    reduced, naive = ctx.student(B3A, "macs"), ctx.student(NAIVE, "macs")
+    expected_reduced, expected_naive = ctx.reference(B3A, "macs"), ctx.reference(NAIVE, "macs")
+    for found in (reduced, naive):
+        if "error" in found:
+            raise Fail(found["error"])
+    if reduced["total"] != expected_reduced["total"] or naive["total"] != expected_naive["total"]:
+        raise Fail(
+            f"multiply-accumulates: the reduced block 3a should cost {format_count(expected_reduced['total'])} and "
+            f"the naive one {format_count(expected_naive['total'])} "
+            f"({expected_naive['total'] / expected_reduced['total']:.2f} times more); yours cost "
+            f"{format_count(reduced['total'])} and {format_count(naive['total'])}"
+        )
+    return (f"block 3a costs {format_count(reduced['total'])} multiply-accumulates, the naive block "
+            f"{format_count(naive['total'])}: {naive['total'] / reduced['total']:.2f} times more. The 1x1 "
+            "reductions shrink the channels the 3x3 and 5x5 convolutions see: that is why the naive block is "
+            "computationally heavy.")
+
+
+@RUBRIC.check("receptive_field", "inception_block's units see 5x5 pixels", points=1)
+def block_field(ctx: Context) -> str:
+    found, expected = ctx.student(B3A, "field"), ctx.reference(B3A, "field")
+    if found != expected:
+        raise Fail(f"each output unit of the block should see {expected['text']} (the 5x5 branch is the widest); "
+                   f"yours sees {found['text'] if found else 'nothing spatial'}")
+    return f"each output unit sees {found['text']}"
+
+
+@RUBRIC.check("receptive_field", "GoogLeNet's last block sees the reference's field", points=1)
+def net_field(ctx: Context) -> str:
+    found, expected = ctx.student(NET, "field"), ctx.reference(NET, "field")
+    if found != expected:
+        raise Fail(f"the units of GoogLeNet's last feature maps should see {expected['text']}; yours see "
+                   f"{found['text'] if found else 'nothing spatial'}. Check the stem (7x7 stride 2, 3x3 max pools "
+                   "of stride 2) and where the max pools between the inception stages are.")
+    return f"the last feature maps see {found['text']}"
+
+
+@RUBRIC.check("values", "every output of build_googlenet is a probability vector", points=2)
+def net_probabilities(ctx: Context) -> str:
+    return expect_probabilities(ctx, NET_SMALL, "build_googlenet(input_shape=(96, 96, 3), num_classes=10)")
