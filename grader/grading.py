@@ -79,14 +79,15 @@ def grade_assignment(rubric: Rubric, path: Path, limits: sandbox.Limits) -> Assi
     return AssignmentResult(rubric.name, file.name, tuple(checks), time.monotonic() - start)
 
 
-def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sandbox.Limits
-               ) -> tuple[dict[str, Outcome], str | None]:
+def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sandbox.Limits,
+               reference: bool = False) -> tuple[dict[str, Outcome], str | None]:
     """Run every probe in one child and measure what came back; returns outcomes and a load problem."""
+    probes = [p for p in rubric.probes.values() if reference or not p.reference_only]
     job = {
         "module": rubric.name,
         "cells": [{"label": c.label, "source": c.source} for c in source.cells],
         "functions": list(rubric.functions),
-        "probes": [p.job() for p in rubric.probes.values()],
+        "probes": [p.job() for p in probes],
     }
     run = sandbox.run_child(job, folder, limits)
     failure = run.failure()
@@ -110,7 +111,7 @@ def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sand
         problem = f"{problem}\n{note}" if problem else note
 
     outcomes: dict[str, Outcome] = {}
-    for probe in rubric.probes.values():
+    for probe in probes:
         if not loaded:
             outcomes[probe.id] = Outcome(error=problem)
         elif probe.function not in defined:

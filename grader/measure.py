@@ -117,7 +117,34 @@ def measure(model: Any, sizes: tuple[tuple[int, int], ...], wanted: tuple[str, .
         out["probabilities"] = _probabilities(model, sizes[0])
     if "invariance" in wanted:
         out["invariance"] = _invariance(model, field)
+    if "gradients" in wanted:
+        out["gradients"] = _gradients(model, sizes[0])
     return out
+
+
+def _gradients(model: Any, size: tuple[int, int]) -> dict[str, Any]:
+    """Norms of the loss gradient at the first and the last convolution kernel, at initialisation.
+
+    BatchNormalization runs in training mode (batch statistics), as in the first steps of training.
+    """
+    import keras
+    import tensorflow as tf
+
+    kernels = [w for w in model.trainable_weights if w.path.endswith("kernel") and len(w.shape) == 4]
+    if len(kernels) < 2:
+        return {"error": "the model has fewer than two convolutions"}
+    rng = np.random.default_rng(0)
+    batch = rng.normal(size=(16, *size, input_channels(model))).astype("float32")
+    classes = int(model.outputs[0].shape[-1])
+    labels = rng.integers(0, classes, size=16)
+    try:
+        with tf.GradientTape() as tape:
+            probabilities = keras.tree.flatten(model(batch, training=True))[0]
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, probabilities))
+        first, last = (float(tf.norm(g)) for g in tape.gradient(loss, [kernels[0], kernels[-1]]))
+    except Exception as exc:
+        return {"error": str(exc).strip().splitlines()[0][:300]}
+    return {"first": first, "last": last, "ratio": first / last if last else float("inf"), "convs": len(kernels)}
 
 
 def _field_data(field: Field | None) -> dict[str, Any] | None:

@@ -59,8 +59,19 @@ def _compute(rubric: Rubric, solution: Path) -> dict[str, dict[str, Any]]:
     from grader.sandbox import Limits
     from grader.submission import load
 
-    outcomes, problem = run_probes(rubric, load(solution, rubric.name), solution.parent, Limits(timeout=600))
-    failed = {pid: o.error for pid, o in outcomes.items() if o.measured is None}
+    outcomes, problem = run_probes(rubric, load(solution, rubric.name), solution.parent, Limits(timeout=900),
+                                   reference=True)
+    measured: dict[str, dict[str, Any]] = {}
+    failed = {}
+    for probe_id, outcome in outcomes.items():
+        if rubric.probes[probe_id].expects_error:
+            if outcome.error is None:
+                failed[probe_id] = "expected an error, got a model"
+            measured[probe_id] = {"error": outcome.error}
+        elif outcome.measured is None:
+            failed[probe_id] = outcome.error or f"returned {outcome.returned}"
+        else:
+            measured[probe_id] = outcome.measured
     if problem or failed:
         raise GraderError(f"the reference solution for '{rubric.name}' failed: {problem or failed}")
-    return {pid: o.measured for pid, o in outcomes.items() if o.measured is not None}
+    return measured

@@ -39,6 +39,8 @@ class Probe:
     measures: tuple[str, ...] = ()
     sizes: tuple[tuple[int, int], ...] = ()
     args: tuple[Any, ...] = ()
+    reference_only: bool = False  # run on the reference solution only (e.g. its other accepted variant)
+    expects_error: bool = False  # the reference raises here (e.g. an unsupported depth)
 
     def call_text(self) -> str:
         args = ["x"] if self.block_input is not None else []
@@ -80,9 +82,11 @@ class Rubric:
     checks: list[CheckSpec] = field(default_factory=list)
 
     def probe(self, function: str, *args: Any, block_input: tuple[int | None, ...] | None = None,
-              measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), **kwargs: Any) -> Probe:
+              measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), reference_only: bool = False,
+              expects_error: bool = False, **kwargs: Any) -> Probe:
         """Declare a call of `function` with positional `args` (after the input tensor, for a block) and `kwargs`."""
-        probe = Probe(f"{function}#{len(self.probes)}", function, kwargs, block_input, measures, sizes, args)
+        probe = Probe(f"{function}#{len(self.probes)}", function, kwargs, block_input, measures, sizes, args,
+                      reference_only, expects_error)
         self.probes[probe.id] = probe
         return probe
 

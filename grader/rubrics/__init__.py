@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from grader.registry import Rubric
-from grader.rubrics import gap, inception
+from grader.rubrics import gap, inception, resnet
 
-RUBRICS: dict[str, Rubric] = {rubric.name: rubric for rubric in (gap.RUBRIC, inception.RUBRIC)}
+RUBRICS: dict[str, Rubric] = {rubric.name: rubric for rubric in (gap.RUBRIC, inception.RUBRIC, resnet.RUBRIC)}

@@ -1,0 +1,219 @@
+"""Rubric of the `resnet` assignment: residual blocks, ResNet-18 to 152, the plain baseline (section 5)."""
+
+from __future__ import annotations
+
+import math
+
+from grader.analysis.macs import format_count
+from grader.analysis.structure import Parallel, branch_name, decompose
+from grader.registry import Context, Fail, Probe, Rubric
+from grader.rubrics.common import compare_layers, compare_params, expect_outputs, expect_probabilities
+
+RUBRIC = Rubric(
+    "resnet",
+    functions=("residual_block", "bottleneck_block", "build_resnet", "build_plain"),
+    hints=(
+        ("Inputs to an `Add` layer should have the same shape",
+         "the shortcut and the residual branch have different shapes: when the stride is not 1 or the number of "
+         "channels changes, the shortcut needs a projection, Conv2D(filters, 1, strides=stride, use_bias=False) "
+         "followed by BatchNormalization."),
+    ),
+)
+_BLOCK = ("params", "structure", "outputs")
+
+BASIC_ID = RUBRIC.probe("residual_block", 64, block_input=(16, 16, 64), measures=_BLOCK)
+BASIC_DOWN = RUBRIC.probe("residual_block", 128, 2, block_input=(16, 16, 64), measures=_BLOCK)
+BASIC_WIDEN = RUBRIC.probe("residual_block", 32, 1, block_input=(9, 9, 16), measures=_BLOCK)
+NECK_ID = RUBRIC.probe("bottleneck_block", 64, block_input=(16, 16, 256), measures=_BLOCK)
+NECK_DOWN = RUBRIC.probe("bottleneck_block", 128, 2, block_input=(16, 16, 256), measures=_BLOCK)
+NECK_DOWN_ALT = RUBRIC.probe("bottleneck_block", 128, 2, block_input=(16, 16, 256), measures=_BLOCK,
+                             reference_only=True, stride_on="1x1")
+NETS = {depth: RUBRIC.probe("build_resnet", depth=depth, measures=("params", "macs", "field", "outputs"))
+        for depth in (18, 34, 50, 101, 152)}
+NET50_ALT = RUBRIC.probe("build_resnet", depth=50, measures=("params", "macs", "field"), reference_only=True,
+                         stride_on="1x1")
+PLAIN = RUBRIC.probe("build_plain", depth=34, measures=("params", "macs", "outputs"))
+PLAIN_50 = RUBRIC.probe("build_plain", depth=50, expects_error=True)
+GRAD_RES = RUBRIC.probe("build_resnet", depth=34, input_shape=(32, 32, 3), num_classes=10, sizes=((32, 32),),
+                        measures=("gradients",))
+GRAD_PLAIN = RUBRIC.probe("build_plain", depth=34, input_shape=(32, 32, 3), num_classes=10, sizes=((32, 32),),
+                          measures=("gradients",))
+SMALL = RUBRIC.probe("build_resnet", depth=18, input_shape=(64, 64, 3), num_classes=10, sizes=((64, 64),),
+                     measures=("outputs", "probabilities"))
+
+
+def _either(ctx: Context, probe: Probe, alternative: Probe, measurement: str) -> tuple[object, list[object]]:
+    """The student's measurement and the accepted reference values (both stride placements)."""
+    return ctx.student(probe, measurement), [ctx.reference(probe, measurement), ctx.reference(alternative, measurement)]
+
+
+@RUBRIC.check("api", "residual_block returns a Keras tensor", points=1)
+def block_returns_tensor(ctx: Context) -> str:
+    ctx.student(BASIC_ID, "outputs")
+    return "residual_block returned a Keras tensor"
+
+
+@RUBRIC.check("api", "build_resnet returns a keras.Model", points=1)
+def builder_returns_model(ctx: Context) -> str:
+    ctx.student(NETS[18], "outputs")
+    return "build_resnet returned a keras.Model"
+
+
+@RUBRIC.check("api", "build_plain(depth=50) is refused with a clear error", points=1)
+def plain_rejects_depth(ctx: Context) -> str:
+    outcome = ctx.outcome(PLAIN_50)
+    if outcome.measured is not None or outcome.returned is not None:
+        raise Fail("build_plain(depth=50) returned a model; the plain baseline is defined for depths 18 and 34 only: "
+                   "raise ValueError with a message naming the depths it accepts")
+    error = outcome.error or ""
+    if not error.startswith("ValueError") or len(error.splitlines()[0]) < len("ValueError: ") + 10:
+        raise Fail(f"build_plain(depth=50) should raise ValueError with a message that says which depths exist; "
+                   f"it raised {error.splitlines()[0] if error else 'nothing'}")
+    return f"build_plain(depth=50) raised {error.splitlines()[0]}"
+
+
+@RUBRIC.check("shape", "residual_block keeps the shape at stride 1", points=1)
+def basic_keeps_shape(ctx: Context) -> str:
+    return expect_outputs(ctx, BASIC_ID, [[None, 16, 16, 64]], "stride 1 with the same channels keeps the shape")
+
+
+@RUBRIC.check("shape", "residual_block(stride=2) halves the size and changes the channels", points=1)
+def basic_downsamples(ctx: Context) -> str:
+    return expect_outputs(ctx, BASIC_DOWN, [[None, 8, 8, 128]], "stride 2 halves height and width")
+
+
+@RUBRIC.check("shape", "bottleneck_block outputs 4 x filters channels", points=1)
+def neck_shapes(ctx: Context) -> str:
+    expect_outputs(ctx, NECK_ID, [[None, 16, 16, 256]], "the last 1x1 convolution has 4 x filters channels")
+    return expect_outputs(ctx, NECK_DOWN, [[None, 8, 8, 512]], "stride 2 halves height and width")
+
+
+@RUBRIC.check("shape", "build_resnet ends in (batch, num_classes)", points=1)
+def net_output(ctx: Context) -> str:
+    expect_outputs(ctx, NETS[50], [[None, 1000]], "")
+    return expect_outputs(ctx, SMALL, [[None, 10]], "")
+
+
+def _params_check(probe: Probe, description: str, what: str, hidden: bool = False) -> None:
+    @RUBRIC.check("params", description, points=1, hidden=hidden)
+    def check(ctx: Context) -> str:
+        return compare_params(ctx, probe, what)
+
+
+_params_check(BASIC_ID, "residual_block, identity shortcut", "residual_block(x, 64) on 64 channels")
+_params_check(BASIC_DOWN, "residual_block, projection shortcut", "residual_block(x, 128, stride=2)")
+_params_check(BASIC_WIDEN, "residual_block with other arguments", "residual_block", hidden=True)
+_params_check(NECK_ID, "bottleneck_block, identity shortcut", "bottleneck_block(x, 64) on 256 channels")
+_params_check(NECK_DOWN, "bottleneck_block, projection shortcut", "bottleneck_block(x, 128, stride=2)")
+for _depth, _count in ((18, "11,689,512"), (34, "21,797,672"), (50, "25,557,032"), (101, "44,549,160"),
+                       (152, "60,192,808")):
+    _params_check(NETS[_depth], f"build_resnet({_depth}): {_count} trainable", f"build_resnet({_depth})")
+_params_check(PLAIN, "build_plain(34)", "build_plain(34)")
+
+
+@RUBRIC.check("structure", "residual_block has the layers and the shortcut of the paper", points=2)
+def basic_layers(ctx: Context) -> str:
+    compare_layers(ctx, BASIC_ID, "residual_block (identity shortcut)")
+    return compare_layers(ctx, BASIC_DOWN, "residual_block (projection shortcut)")
+
+
+@RUBRIC.check("structure", "bottleneck_block has the layers of the paper (stride on the 3x3 or the 1x1)", points=2)
+def neck_layers(ctx: Context) -> str:
+    compare_layers(ctx, NECK_ID, "bottleneck_block (identity shortcut)")
+    found, accepted = _either(ctx, NECK_DOWN, NECK_DOWN_ALT, "structure")
+    if found["signature"] in [a["signature"] for a in accepted]:  # type: ignore[index]
+        return "bottleneck_block matches the paper"
+    return compare_layers(ctx, NECK_DOWN, "bottleneck_block (projection shortcut, stride 2)")
+
+
+@RUBRIC.check("structure", "a projection only when the shape changes", points=1)
+def projection_only_when_needed(ctx: Context) -> str:
+    for probe, needed in ((BASIC_ID, False), (BASIC_DOWN, True), (NECK_ID, False), (NECK_DOWN, True)):
+        blocks = [i for i in decompose(ctx.student_graph(probe)) if isinstance(i, Parallel)]
+        if not blocks:
+            raise Fail(f"{probe.call_text()} has no addition: the shortcut is missing")
+        names = {branch_name(b, len(blocks[0].branches)) for b in blocks[0].branches}
+        has_identity = "identity shortcut" in names
+        if needed and has_identity:
+            raise Fail(f"{probe.call_text()} changes the shape but adds the input unchanged: use a projection")
+        if not needed and not has_identity:
+            raise Fail(f"{probe.call_text()} keeps the shape, so its shortcut should be the identity (x itself), "
+                       "not a convolution")
+    return "identity shortcuts where the shape stays, projections where it changes"
+
+
+@RUBRIC.check("receptive_field", "ResNet-18's last block sees 435 pixels", points=1)
+def field_18(ctx: Context) -> str:
+    found, expected = ctx.student(NETS[18], "field"), ctx.reference(NETS[18], "field")
+    if found != expected:
+        raise Fail(f"the last feature maps of ResNet-18 should see {expected['text']}; yours see "
+                   f"{found['text'] if found else 'nothing spatial'}. Check the stem's max pool (3x3, stride 2) and "
+                   "that the stride of a basic block is on its first 3x3 convolution.")
+    return f"the last feature maps see {found['text']}"
+
+
+@RUBRIC.check("receptive_field", "ResNet-50's field (either stride placement)", points=1)
+def field_50(ctx: Context) -> str:
+    found, accepted = _either(ctx, NETS[50], NET50_ALT, "field")
+    if found not in accepted:
+        texts = " or ".join(a["text"] for a in accepted)  # type: ignore[index]
+        raise Fail(f"the last feature maps of ResNet-50 should see {texts} (stride on the 3x3 or on the first "
+                   f"1x1); yours see {found['text'] if found else 'nothing spatial'}")  # type: ignore[index]
+    return f"the last feature maps see {found['text']}"  # type: ignore[index]
+
+
+def _macs_text(values: list[object]) -> str:
+    return " or ".join(format_count(v["total"]) for v in values)  # type: ignore[index]
+
+
+@RUBRIC.check("macs", "ResNet-18 1.81 G and ResNet-34 3.66 G multiply-accumulates", points=1)
+def macs_basic(ctx: Context) -> str:
+    parts = []
+    for depth in (18, 34):
+        found, expected = ctx.student(NETS[depth], "macs"), ctx.reference(NETS[depth], "macs")
+        if found.get("total") != expected["total"]:
+            raise Fail(f"ResNet-{depth} should cost {format_count(expected['total'])} multiply-accumulates at "
+                       f"224x224; yours costs {format_count(found['total']) if 'total' in found else found}. A "
+                       "missing stem max pool or a stride on the wrong convolution makes the feature maps larger.")
+        parts.append(f"ResNet-{depth}: {format_count(found['total'])}")
+    return ", ".join(parts)
+
+
+@RUBRIC.check("macs", "ResNet-50's multiply-accumulates (either stride placement)", points=1)
+def macs_50(ctx: Context) -> str:
+    found, accepted = _either(ctx, NETS[50], NET50_ALT, "macs")
+    if found.get("total") not in [a["total"] for a in accepted]:  # type: ignore[union-attr, index]
+        raise Fail(f"ResNet-50 should cost {_macs_text(accepted)} multiply-accumulates (stride on the 3x3 or the "
+                   f"first 1x1); yours costs {_macs_text([found])}")
+    return f"ResNet-50: {_macs_text([found])}"
+
+
+@RUBRIC.check("gradient_flow", "shortcuts keep the gradient's scale from the last layer to the first", points=3)
+def gradient_flow(ctx: Context) -> str:
+    found = ctx.student(GRAD_RES, "gradients")
+    reference_res, reference_plain = ctx.reference(GRAD_RES, "gradients"), ctx.reference(GRAD_PLAIN, "gradients")
+    if "error" in found:
+        raise Fail(f"the gradients of build_resnet(34) could not be measured: {found['error']}")
+    try:
+        plain = ctx.student(GRAD_PLAIN, "gradients")
+    except Fail:
+        plain = reference_plain
+    plain_text = f"{plain['ratio']:.3g}" if "ratio" in plain else "not measured"
+
+    def drift(values: dict) -> float:
+        return abs(math.log10(values["ratio"]))
+
+    limit = drift(reference_res) + 0.25 * (drift(reference_plain) - drift(reference_res))
+    summary = (f"at initialisation the gradient norm at the first convolution is {found['ratio']:.3g} times the "
+               f"norm at the last one in your ResNet-34, and {plain_text} times in your plain 34-layer network")
+    if drift(found) > limit:
+        raise Fail(summary + f". With working shortcuts it stays near {reference_res['ratio']:.3g}: each block "
+                   "adds its input back, so the gradient reaches the early layers through the identity paths. "
+                   "Check that every block adds its shortcut.")
+    return summary + (": the identity paths keep the gradient's scale across 34 layers, which is why deep residual "
+                      "networks train where plain ones struggle.")
+
+
+@RUBRIC.check("values", "build_resnet outputs class probabilities", points=1)
+def net_probabilities(ctx: Context) -> str:
+    return expect_probabilities(ctx, SMALL, "build_resnet(18, input_shape=(64, 64, 3), num_classes=10)")
