@@ -71,7 +71,6 @@ def grade_assignment(rubric: Rubric, path: Path, limits: sandbox.Limits) -> Assi
         return _unloaded(rubric, str(exc), file, time.monotonic() - start)
 
     folder = path if path.is_dir() else path.parent
-    _import_keras_in_background()
     outcomes, problem = run_probes(rubric, source, folder, limits)
     checks = [_load_check(rubric, problem)]
     context = Context(rubric, outcomes, reference)
@@ -89,14 +88,20 @@ def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sand
         "functions": list(rubric.functions),
         "probes": [p.job() for p in probes],
     }
-    run = sandbox.run_child(job, folder, limits)
+    measured: dict[str, Outcome] = {}
+
+    def measure_now(message: dict) -> None:  # runs while the child goes on with the next probe
+        if message.get("type") == "probe" and message.get("id") in rubric.probes:
+            measured[message["id"]] = _measure(rubric, rubric.probes[message["id"]], message)
+
+    _import_keras_in_background()
+    run = sandbox.run_child(job, folder, limits, on_message=measure_now)
     failure = run.failure()
     if failure:
         frames = sandbox.stuck_at(run.output, {c.label for c in source.cells})
         if frames and run.stop_reason and "time limit" in run.stop_reason:
             failure += f"; it was running {frames[0]}"
     loaded = run.of_type("load")
-    results = {m["id"]: m for m in run.of_type("probe")}
     started = {m["id"] for m in run.of_type("started")}
     file = source.path.name
     problem = None
@@ -116,8 +121,8 @@ def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sand
             outcomes[probe.id] = Outcome(error=problem)
         elif probe.function not in defined:
             outcomes[probe.id] = Outcome(error=f"{probe.function} is not defined in {file}")
-        elif probe.id in results:
-            outcomes[probe.id] = _measure(rubric, probe, results[probe.id])
+        elif probe.id in measured:
+            outcomes[probe.id] = measured[probe.id]
         elif probe.id in started:
             outcomes[probe.id] = Outcome(error=failure or "the call did not finish")
         else:

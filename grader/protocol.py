@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 _HEADER = struct.Struct(">Q")
@@ -25,27 +26,30 @@ def send(fd: int, message: dict[str, Any]) -> None:
         view = view[written:]
 
 
-def receive_all(stream: BinaryIO, limit: int = MAX_MESSAGE_BYTES) -> tuple[list[dict[str, Any]], str | None]:
-    """Read messages until end of file; returns them and a problem description if the stream was garbled."""
-    messages: list[dict[str, Any]] = []
+class ChannelError(Exception):
+    """The channel carried something that is not a well-formed message."""
+
+
+def receive(stream: BinaryIO, limit: int = MAX_MESSAGE_BYTES) -> Iterator[dict[str, Any]]:
+    """Yield messages as they arrive until end of file; raises ChannelError if the stream is garbled."""
     total = 0
     while True:
         header = stream.read(_HEADER.size)
         if not header:
-            return messages, None
+            return
         if len(header) < _HEADER.size:
-            return messages, "the result channel ended in the middle of a message"
+            raise ChannelError("the result channel ended in the middle of a message")
         (size,) = _HEADER.unpack(header)
         total += size
         if total > limit:
-            return messages, "the result channel carried more data than allowed"
+            raise ChannelError("the result channel carried more data than allowed")
         body = stream.read(size)
         if len(body) < size:
-            return messages, "the result channel ended in the middle of a message"
+            raise ChannelError("the result channel ended in the middle of a message")
         try:
             message = json.loads(body)
         except ValueError:
-            return messages, "the result channel carried something that is not a grader message"
+            raise ChannelError("the result channel carried something that is not a grader message") from None
         if not isinstance(message, dict):
-            return messages, "the result channel carried something that is not a grader message"
-        messages.append(message)
+            raise ChannelError("the result channel carried something that is not a grader message")
+        yield message

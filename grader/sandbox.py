@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import resource
 import shutil
 import signal
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,14 +74,18 @@ class ChildRun:
         return None
 
 
-def run_child(job: dict[str, Any], submission: Path, limits: Limits) -> ChildRun:
-    """Run `grader.child` on `job` in a scratch copy of `submission` and wait for it within `limits`."""
+def run_child(job: dict[str, Any], submission: Path, limits: Limits,
+              on_message: Callable[[dict[str, Any]], None] | None = None) -> ChildRun:
+    """Run `grader.child` on `job` in a scratch copy of `submission` and wait for it within `limits`.
+
+    `on_message` is called, in this thread, with each message as it arrives.
+    """
     scratch = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
         workdir = scratch / "work"
         _copy_submission(submission, workdir)
         (scratch / "tmp").mkdir()
-        return _run(job, workdir, scratch, limits)
+        return _run(job, workdir, scratch, limits, on_message)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -113,7 +119,8 @@ def _environment(scratch: Path) -> dict[str, str]:
     }
 
 
-def _run(job: dict[str, Any], workdir: Path, scratch: Path, limits: Limits) -> ChildRun:
+def _run(job: dict[str, Any], workdir: Path, scratch: Path, limits: Limits,
+         on_message: Callable[[dict[str, Any]], None] | None) -> ChildRun:
     read_fd, write_fd = os.pipe()
     output_path = scratch / "output.txt"
     result = ChildRun()
@@ -138,6 +145,8 @@ def _run(job: dict[str, Any], workdir: Path, scratch: Path, limits: Limits) -> C
     os.close(write_fd)
     reader = _Reader(read_fd)
     reader.start()
+    watchdog = threading.Thread(target=_watch, args=(process, limits, start, result), daemon=True)
+    watchdog.start()
     try:
         assert process.stdin is not None
         process.stdin.write(json.dumps({**job, "timeout": limits.timeout}).encode())
@@ -145,9 +154,35 @@ def _run(job: dict[str, Any], workdir: Path, scratch: Path, limits: Limits) -> C
     except BrokenPipeError:
         pass
 
+    # Hand each message on as it arrives, so that the caller measures while the child still works.
+    grace_until = None
+    while True:
+        try:
+            message = reader.queue.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            if not watchdog.is_alive():  # the child is gone; a process outside its group may hold the pipe
+                grace_until = grace_until or time.monotonic() + 2.0
+                if time.monotonic() > grace_until:
+                    break
+            continue
+        if message is _END:
+            break
+        result.messages.append(message)
+        if on_message is not None:
+            on_message(message)
+    watchdog.join()
+    _kill_group(process.pid)
+    result.exit_code = process.wait()
+    result.elapsed = time.monotonic() - start
+    result.channel_problem = reader.problem
+    result.output = _tail(output_path, 20_000)
+    return result
+
+
+def _watch(process: subprocess.Popen, limits: Limits, start: float, result: ChildRun) -> None:
+    """Stop the child's whole process group when it runs out of time or memory."""
     while process.poll() is None:
-        elapsed = time.monotonic() - start
-        if elapsed > limits.timeout:
+        if time.monotonic() - start > limits.timeout:
             result.stop_reason = f"your code was stopped after the time limit of {limits.timeout:g} s"
             break
         rss = _group_rss(process.pid)
@@ -159,12 +194,9 @@ def _run(job: dict[str, Any], workdir: Path, scratch: Path, limits: Limits) -> C
             break
         time.sleep(_POLL_SECONDS)
     _kill_group(process.pid)
-    result.exit_code = process.wait()
-    result.elapsed = time.monotonic() - start
-    reader.join(timeout=2.0)
-    result.messages, result.channel_problem = reader.messages, reader.problem
-    result.output = _tail(output_path, 20_000)
-    return result
+
+
+_END: dict[str, Any] = {}
 
 
 class _Reader(threading.Thread):
@@ -173,12 +205,18 @@ class _Reader(threading.Thread):
     def __init__(self, fd: int) -> None:
         super().__init__(daemon=True)
         self.fd = fd
-        self.messages: list[dict[str, Any]] = []
+        self.queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self.problem: str | None = None
 
     def run(self) -> None:
-        with os.fdopen(self.fd, "rb") as stream:
-            self.messages, self.problem = protocol.receive_all(stream)
+        try:
+            with os.fdopen(self.fd, "rb") as stream:
+                for message in protocol.receive(stream):
+                    self.queue.put(message)
+        except protocol.ChannelError as exc:
+            self.problem = str(exc)
+        finally:
+            self.queue.put(_END)
 
 
 def _group_rss(pgid: int) -> int:
