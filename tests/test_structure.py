@@ -99,3 +99,13 @@ def test_concatenation_on_the_wrong_axis_is_named() -> None:
     assert signature(reference) != signature(student)
     lines = structure_diff(decompose(reference), decompose(student))
     assert lines == ["the block merged by Concatenate: expected the merge Concatenate, found Concatenate on axis 1"]
+
+
+def test_a_stride_on_the_wrong_convolution_is_named() -> None:
+    def block(x, first=2, second=1):
+        y = layers.Conv2D(8, 3, strides=first, padding="same")(x)
+        y = layers.Conv2D(8, 3, strides=second, padding="same")(y)
+        return layers.Add()([y, layers.Conv2D(8, 1, strides=2)(x)])
+
+    lines = structure_diff(decompose(_graph(block)), decompose(_graph(block, first=1, second=2)))
+    assert lines == ["3x3 branch: the stride 2 is on the second convolution; it belongs on the first"]

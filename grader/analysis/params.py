@@ -109,15 +109,15 @@ def diagnose(found: Graph, expected: Graph) -> list[str]:
     """The usual causes of a difference in parameter counts, each in one sentence; empty when none applies."""
     mine, theirs = count_params(found), count_params(expected)
     causes: list[str] = []
+    stages_found, stages_expected = _blocks_per_stage(found), _blocks_per_stage(expected)
+    restaged = stages_found != stages_expected and bool(stages_expected)
+    if restaged:  # the other counts follow from it, so it is the one cause named
+        causes.append(f"residual blocks per stage: expected {stages_expected}, found {stages_found}")
     extra_biases = _biases_before_bn(found) - _biases_before_bn(expected)
     if extra_biases > 0:
         exact = " exactly" if mine.trainable - theirs.trainable == extra_biases else ""
         causes.append(f"{extra_biases:,} of the difference is{exact} the biases of the convolutions that feed a "
                       "BatchNormalization, which cancels them: use use_bias=False on those convolutions")
-    stages_found, stages_expected = _blocks_per_stage(found), _blocks_per_stage(expected)
-    restaged = stages_found != stages_expected and bool(stages_expected)
-    if restaged:  # the other counts follow from it, so it is the one cause named
-        causes.append(f"residual blocks per stage: expected {stages_expected}, found {stages_found}")
     bn_found, bn_expected = len(found.of_kind("batchnorm")), len(expected.of_kind("batchnorm"))
     if bn_found != bn_expected and not restaged:
         causes.append(f"found {bn_found} BatchNormalization layers, expected {bn_expected} "

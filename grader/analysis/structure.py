@@ -179,7 +179,33 @@ def _text(items: tuple[Item, ...] | list[Item]) -> str:
 
 
 def _coarse(item: Item) -> str:
-    return item.label if isinstance(item, Step) else f"<{item.merge.kind}>"
+    return item.kind if isinstance(item, Step) else f"<{item.merge.kind}>"
+
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth")
+
+
+def _stride_of(label: str) -> str | None:
+    return label.split(", stride ")[1].split(",")[0] if ", stride " in label else None
+
+
+def _without_stride(label: str) -> str:
+    stride = _stride_of(label)
+    return label.replace(f", stride {stride}", "") if stride else label
+
+
+def _moved_stride(pairs: list[tuple[int, Step, Step]]) -> str | None:
+    """Two convolutions that differ only in where the stride is: say that, not two replacements."""
+    if len(pairs) != 2 or not all(a.kind == b.kind == "conv" for _, a, b in pairs):
+        return None
+    (i, a1, b1), (j, a2, b2) = pairs
+    strip = {_without_stride(a1.label), _without_stride(b1.label)}
+    if len(strip) != 1 or (_stride_of(a1.label) is None) == (_stride_of(a2.label) is None):
+        return None
+    want, got = (i, j) if _stride_of(a1.label) else (j, i)
+    stride = _stride_of(a1.label) or _stride_of(a2.label)
+    return (f"the stride {stride} is on the {_ORDINALS[min(got, 4)]} convolution; it belongs on the "
+            f"{_ORDINALS[min(want, 4)]}")
 
 
 def _flatten(items: tuple[Item, ...]) -> tuple[Item, ...]:
@@ -218,9 +244,18 @@ def _diff(expected: tuple[Item, ...], found: tuple[Item, ...], where: str, lines
                                       autojunk=False)
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op == "equal":
-            for a, b in zip(expected[a0:a1], found[b0:b1], strict=True):
+            changed: list[tuple[int, Step, Step]] = []
+            for position, (a, b) in enumerate(zip(expected[a0:a1], found[b0:b1], strict=True), start=a0):
                 if isinstance(a, Parallel) and isinstance(b, Parallel) and a.key != b.key:
                     _diff_parallel(a, b, where, lines)
+                elif isinstance(a, Step) and isinstance(b, Step) and a.label != b.label:
+                    convs_before = sum(1 for i in expected[:position] if isinstance(i, Step) and i.kind == "conv")
+                    changed.append((convs_before, a, b))
+            moved = _moved_stride(changed)
+            if moved:
+                lines.append(f"{where}{moved}")
+            else:
+                lines.extend(f"{where}expected {a.label}, found {b.label}" for _, a, b in changed)
             continue
         after = ""
         if a0 > 0 and op != "replace":
