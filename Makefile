@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	@mkdir -p demo-output
-	-$(BIN)/grade examples/submission --json demo-output/results.json
+	-$(BIN)/grade examples/submission --json demo-output/results.json --feedback demo-output/feedback
 	@echo
-	@echo "Gradescope results written to demo-output/results.json"
+	@echo "Gradescope results: demo-output/results.json; feedback page and plots: demo-output/feedback/"
 
 test: $(STAMP)
 	$(BIN)/ruff check grader tests

@@ -36,7 +36,11 @@ def main() -> None:
     protocol.send(channel, {"type": "load", "error": load_error, "defined": defined})
 
     for probe in job["probes"]:
-        if probe["function"] not in defined:
+        if probe.get("harness"):
+            needed = probe["needs"]
+        else:
+            needed = [probe["function"]]
+        if any(name not in defined for name in needed):
             continue
         protocol.send(channel, {"type": "started", "id": probe["id"]})
         protocol.send(channel, {"type": "probe", "id": probe["id"], **_run_probe(module, probe, labels)})
@@ -65,7 +69,14 @@ def _run_probe(module: types.ModuleType, probe: dict[str, Any], labels: set[str]
 
     keras.utils.set_random_seed(0)
     keras.backend.clear_session()
-    function = getattr(module, probe["function"])
+    if probe.get("harness"):
+        from grader import harness
+
+        builder = getattr(harness, probe["harness"])
+        def function(*args, **kwargs):  # noqa: E306
+            return builder(module, *args, **kwargs)
+    else:
+        function = getattr(module, probe["function"])
     try:
         if probe["block_input"] is not None:
             inputs = keras.Input(shape=tuple(probe["block_input"]))

@@ -21,6 +21,14 @@ class _DefaultGroup(click.Group):
             return super().resolve_command(ctx, args)
         return "run", self.commands["run"], args
 
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage("grade", "PATH... [OPTIONS]  |  grade COMMAND [ARGS]...")
+        self.format_help_text(ctx, formatter)
+        with formatter.section("Options of grade PATH..."):
+            rows = [p.get_help_record(ctx) for p in self.commands["run"].get_params(ctx)]
+            formatter.write_dl([r for r in rows if r is not None and r[1]])
+        self.format_commands(ctx, formatter)
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["run", *args]
@@ -39,20 +47,29 @@ def main() -> None:
 @click.option("--assignment", "-a", "assignments", multiple=True, help="Grade only this assignment (repeatable).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path),
               help="Write Gradescope results.json here (a folder of <submission>.json for several).")
+@click.option("--feedback", "feedback_path", type=click.Path(path_type=Path),
+              help="Write a feedback page (Markdown, with training-curve plots) into this folder.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds per assignment.")
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--fail-under", type=float, default=None, help="Exit 1 when a submission scores below PERCENT.")
+@click.option("--profile", type=click.Choice(["quick", "full"]), default=None,
+              help="Training budget of the convergence checks: quick (CPU, default without a GPU) or full.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the totals.")
-def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path: Path | None, timeout: float,
-                memory: int, fail_under: float | None, quiet: bool) -> None:
+def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path: Path | None,
+                feedback_path: Path | None, timeout: float,
+                memory: int, fail_under: float | None, profile: str | None, quiet: bool) -> None:
     """Grade submission folders (or single files) and print a report."""
     from grader.grading import grade_submission
 
     limits = Limits(timeout=timeout, memory_mb=memory)
     status = errors.EXIT_GRADED
     try:
+        if profile is None:
+            from grader.convergence import default_profile
+
+            profile = default_profile()
         for path in paths:
-            result = grade_submission(path, list(assignments) or None, limits)
+            result = grade_submission(path, list(assignments) or None, limits, profile)
             if quiet:
                 click.echo(f"{path}: {result.score:g} / {result.max_score:g}")
             else:
@@ -61,6 +78,10 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
                 target = json_path / f"{path.stem or path.name}.json" if len(paths) > 1 else json_path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(gradescope.render(result))
+            if feedback_path is not None:
+                from grader.reports import feedback
+
+                feedback.write(result, feedback_path / (path.stem or path.name) if len(paths) > 1 else feedback_path)
             if fail_under is not None and result.percent < fail_under:
                 status = errors.EXIT_BELOW_THRESHOLD
     except errors.GraderError as exc:

@@ -6,6 +6,7 @@ raise.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from pathlib import Path
@@ -20,15 +21,15 @@ from grader.submission import StudentSource, load, locate, matches
 
 
 def grade_submission(path: Path, assignments: list[str] | None = None,
-                     limits: sandbox.Limits | None = None) -> SubmissionResult:
+                     limits: sandbox.Limits | None = None, profile: str = "quick") -> SubmissionResult:
     """Grade the assignments of one submission folder or file."""
     start = time.monotonic()
     limits = limits or sandbox.Limits()
     if not path.exists():
         raise UsageError(f"no such file or folder: {path}")
     names = _assignments_of(path, assignments)
-    results = tuple(grade_assignment(RUBRICS[name], path, limits) for name in names)
-    return SubmissionResult(str(path), results, time.monotonic() - start)
+    results = tuple(grade_assignment(RUBRICS[name], path, limits, profile) for name in names)
+    return SubmissionResult(str(path), results, time.monotonic() - start, {"profile": profile})
 
 
 def _assignments_of(path: Path, requested: list[str] | None) -> list[str]:
@@ -56,10 +57,11 @@ def _assignments_of(path: Path, requested: list[str] | None) -> list[str]:
     return list(RUBRICS)
 
 
-def grade_assignment(rubric: Rubric, path: Path, limits: sandbox.Limits) -> AssignmentResult:
+def grade_assignment(rubric: Rubric, path: Path, limits: sandbox.Limits, profile: str = "quick"
+                     ) -> AssignmentResult:
     """Grade one assignment of a submission; never raises for anything the student did."""
     start = time.monotonic()
-    reference = reference_measurements(rubric)
+    reference = reference_measurements(rubric, profile)
     file = None
     try:
         file = path if path.is_file() else locate(path, rubric.name)
@@ -71,15 +73,20 @@ def grade_assignment(rubric: Rubric, path: Path, limits: sandbox.Limits) -> Assi
         return _unloaded(rubric, str(exc), file, time.monotonic() - start)
 
     folder = path if path.is_dir() else path.parent
-    outcomes, problem = run_probes(rubric, source, folder, limits)
+    outcomes, problem = run_probes(rubric, source, folder, limits, profile=profile)
     checks = [_load_check(rubric, problem)]
     context = Context(rubric, outcomes, reference)
     checks += [_judge(rubric, spec, context) for spec in rubric.checks]
-    return AssignmentResult(rubric.name, file.name, tuple(checks), time.monotonic() - start)
+    notes = ()
+    if any("convergence" in p.measures for p in rubric.probes.values()):
+        from grader.convergence import device_name
+
+        notes = (f"training: profile {profile} on {device_name()}",)
+    return AssignmentResult(rubric.name, file.name, tuple(checks), time.monotonic() - start, notes)
 
 
 def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sandbox.Limits,
-               reference: bool = False) -> tuple[dict[str, Outcome], str | None]:
+               reference: bool = False, profile: str = "quick") -> tuple[dict[str, Outcome], str | None]:
     """Run every probe in one child and measure what came back; returns outcomes and a load problem."""
     probes = [p for p in rubric.probes.values() if reference or not p.reference_only]
     job = {
@@ -92,7 +99,7 @@ def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sand
 
     def measure_now(message: dict) -> None:  # runs while the child goes on with the next probe
         if message.get("type") == "probe" and message.get("id") in rubric.probes:
-            measured[message["id"]] = _measure(rubric, rubric.probes[message["id"]], message)
+            measured[message["id"]] = _measure(rubric, rubric.probes[message["id"]], message, profile)
 
     _import_keras_in_background()
     run = sandbox.run_child(job, folder, limits, on_message=measure_now)
@@ -141,7 +148,7 @@ def _import_keras_in_background() -> None:
         _warming.start()
 
 
-def _measure(rubric: Rubric, probe, message: dict) -> Outcome:
+def _measure(rubric: Rubric, probe, message: dict, profile: str) -> Outcome:
     if message.get("error"):
         hint = rubric.hint_for(message["error"])
         return Outcome(error=message["error"] + (f"\nHint: {hint}" if hint else ""))
@@ -149,11 +156,21 @@ def _measure(rubric: Rubric, probe, message: dict) -> Outcome:
         return Outcome(returned=message.get("returned"))
     from grader.measure import RebuildError, measure, rebuild  # imports TensorFlow: only when needed
 
+    config = copy.deepcopy(message["model"]) if "convergence" in probe.measures else None
     try:
         model = rebuild(message["model"])
         measured = measure(model, probe.sizes, probe.measures)
     except RebuildError as exc:
         return Outcome(returned=message.get("returned"), error=str(exc))
+    if config is not None:
+        from grader.analysis.graph import trace
+        from grader.analysis.structure import signature
+        from grader.convergence import PROFILES, train
+
+        try:
+            measured["convergence"] = train(config, signature(trace(model)), probe.dataset, PROFILES[profile])
+        except Exception as exc:  # a network that cannot be trained is a result, not a crash
+            measured["convergence"] = {"error": f"training failed: {str(exc).strip().splitlines()[0][:300]}"}
     return Outcome(returned=message.get("returned"), measured=measured)
 
 
@@ -163,6 +180,7 @@ def _load_check(rubric: Rubric, problem: str | None) -> CheckResult:
 
 
 def _judge(rubric: Rubric, spec, context: Context) -> CheckResult:
+    context.attached = {}
     try:
         message, passed = spec.function(context) or "", True
     except Fail as exc:
@@ -172,7 +190,7 @@ def _judge(rubric: Rubric, spec, context: Context) -> CheckResult:
     if spec.hidden:
         message = "hidden check: " + ("passed" if passed else "failed")
     return CheckResult(rubric.name, spec.category, spec.description, spec.points if passed else 0,
-                       spec.points, passed, message, spec.hidden)
+                       spec.points, passed, message, spec.hidden, dict(context.attached) or None)
 
 
 def _unloaded(rubric: Rubric, reason: str, file: Path | None, elapsed: float) -> AssignmentResult:

@@ -42,8 +42,8 @@ def foreign_classes(config: Any) -> list[str]:
     return found
 
 
-def rebuild(config: dict[str, Any]) -> Any:
-    """A fresh, seeded Keras model from a serialized configuration."""
+def rebuild(config: dict[str, Any], seed: int = 0) -> Any:
+    """A fresh, seeded Keras model from a serialized configuration (which deserialization consumes)."""
     import keras
 
     foreign = sorted(set(foreign_classes(config)))
@@ -53,7 +53,7 @@ def rebuild(config: dict[str, Any]) -> Any:
             "use the standard Keras layers the assignment names"
         )
     keras.backend.clear_session()
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     try:
         return keras.saving.deserialize_keras_object(config, safe_mode=True)
     except Exception as exc:

@@ -38,15 +38,15 @@ def _key(solution: Path) -> str:
     return digest.hexdigest()[:20]
 
 
-def reference_measurements(rubric: Rubric) -> dict[str, dict[str, Any]]:
+def reference_measurements(rubric: Rubric, profile: str = "quick") -> dict[str, dict[str, Any]]:
     """The reference's measurements for every probe of `rubric`, from the cache or computed now."""
     solution = solutions_dir() / f"{rubric.name}.py"
     if not solution.is_file():
         raise GraderError(f"the reference solution {solution} is missing; set GRADER_SOLUTIONS")
-    path = cache_dir() / f"{rubric.name}-{_key(solution)}.json"
+    path = cache_dir() / f"{rubric.name}-{profile}-{_key(solution)}.json"
     if path.is_file():
         return json.loads(path.read_text())
-    measured = _compute(rubric, solution)
+    measured = _compute(rubric, solution, profile)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(measured, indent=1, sort_keys=True))
@@ -54,13 +54,13 @@ def reference_measurements(rubric: Rubric) -> dict[str, dict[str, Any]]:
     return measured
 
 
-def _compute(rubric: Rubric, solution: Path) -> dict[str, dict[str, Any]]:
+def _compute(rubric: Rubric, solution: Path, profile: str) -> dict[str, dict[str, Any]]:
     from grader.grading import run_probes
     from grader.sandbox import Limits
     from grader.submission import load
 
     outcomes, problem = run_probes(rubric, load(solution, rubric.name), solution.parent, Limits(timeout=900),
-                                   reference=True)
+                                   reference=True, profile=profile)
     measured: dict[str, dict[str, Any]] = {}
     failed = {}
     for probe_id, outcome in outcomes.items():

@@ -41,8 +41,12 @@ class Probe:
     args: tuple[Any, ...] = ()
     reference_only: bool = False  # run on the reference solution only (e.g. its other accepted variant)
     expects_error: bool = False  # the reference raises here (e.g. an unsupported depth)
+    harness: str | None = None  # a builder of grader.harness that wraps the student's `function`
+    dataset: str | None = None  # what the "convergence" measurement trains on
 
     def call_text(self) -> str:
+        if self.harness:
+            return f"the training network built from your {self.function}"
         args = ["x"] if self.block_input is not None else []
         args += [repr(a) for a in self.args]
         args += [f"{k}={v!r}" for k, v in self.kwargs.items()]
@@ -55,7 +59,7 @@ class Probe:
         """What the child needs to make this call."""
         shape = list(self.block_input) if self.block_input is not None else None
         return {"id": self.id, "function": self.function, "args": list(self.args), "kwargs": self.kwargs,
-                "block_input": shape}
+                "block_input": shape, "harness": self.harness, "needs": [self.function]}
 
 
 def _shape_text(shape: tuple[int | None, ...]) -> str:
@@ -83,10 +87,18 @@ class Rubric:
 
     def probe(self, function: str, *args: Any, block_input: tuple[int | None, ...] | None = None,
               measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), reference_only: bool = False,
-              expects_error: bool = False, **kwargs: Any) -> Probe:
+              expects_error: bool = False, dataset: str | None = None, **kwargs: Any) -> Probe:
         """Declare a call of `function` with positional `args` (after the input tensor, for a block) and `kwargs`."""
         probe = Probe(f"{function}#{len(self.probes)}", function, kwargs, block_input, measures, sizes, args,
-                      reference_only, expects_error)
+                      reference_only, expects_error, dataset=dataset)
+        self.probes[probe.id] = probe
+        return probe
+
+    def harness(self, builder: str, function: str, *, dataset: str, measures: tuple[str, ...] = ("convergence",),
+                **kwargs: Any) -> Probe:
+        """Declare a training network built by `grader.harness.<builder>` around the student's `function`."""
+        probe = Probe(f"{builder}#{len(self.probes)}", function, kwargs, None, measures, (), (), harness=builder,
+                      dataset=dataset)
         self.probes[probe.id] = probe
         return probe
 
@@ -130,6 +142,11 @@ class Context:
         self.rubric = rubric
         self._student = student
         self._reference = reference
+        self.attached: dict[str, Any] = {}
+
+    def attach(self, **data: Any) -> None:
+        """Data for the renderers beside the message (e.g. training curves for a plot)."""
+        self.attached.update(data)
 
     def outcome(self, probe: Probe) -> Outcome:
         return self._student.get(probe.id) or Outcome(error=f"{probe.function} was not called")

@@ -17,6 +17,7 @@ class CheckResult:
     passed: bool
     output: str
     hidden: bool = False
+    data: dict | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:

@@ -16,7 +16,7 @@ def test_json_report_has_gradescope_fields_and_test_names(tmp_path) -> None:
     assert outcome.exit_code == 0, outcome.output
     data = json.loads(target.read_text())
     assert {"score", "max_score", "execution_time", "tests", "extra_data"} <= set(data)
-    assert data["max_score"] == 20 and 0 < data["score"] < 20
+    assert data["max_score"] == 23 and 0 < data["score"] < 23
     assert all(t["name"].startswith("gap/") and ": " in t["name"] for t in data["tests"])
     assert {t["status"] for t in data["tests"]} == {"passed", "failed"}
     assert data["extra_data"]["assignments"]["gap"]["file"] == "gap_no_softmax.py"
@@ -55,7 +55,7 @@ def test_two_candidate_files_are_a_load_failure_naming_both(tmp_path) -> None:
     outcome = CliRunner().invoke(main, [str(tmp_path)])
     assert outcome.exit_code == 0
     assert "gap.py" in outcome.output and "Gap (1).py" in outcome.output
-    assert "0 / 20" in outcome.output
+    assert "0 / 23" in outcome.output
 
 
 def test_help_lists_the_options() -> None:

@@ -9,14 +9,14 @@ from conftest import GAP, ROOT, failed_categories, graded
 
 def test_reference_solution_scores_full_marks() -> None:
     result = graded(ROOT / "solutions" / "gap.py")
-    assert result.max_score == 20
+    assert result.max_score == 23
     assert result.score == result.max_score, [c.output for c in result.checks if not c.passed]
 
 
 def test_stub_scores_zero_and_says_what_to_build() -> None:
     result = graded(ROOT / "assignments" / "gap.py")
     assert result.score == 0
-    assert result.max_score == 20
+    assert result.max_score == 23
     api = next(c for c in result.checks if c.category == "api")
     assert "NotImplementedError" in api.output and "GlobalAveragePooling2D" in api.output
 

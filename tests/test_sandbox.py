@@ -33,7 +33,7 @@ def test_syntax_error_is_reported_with_the_students_line_without_running_anythin
     start = time.monotonic()
     result = graded(GAP / "gap_syntax_error.py")
     assert time.monotonic() - start < 5
-    assert result.score == 0 and result.max_score == 20
+    assert result.score == 0 and result.max_score == 23
     assert "SyntaxError in gap_syntax_error.py, line 5" in result.checks[0].output
     assert "def gap_head(features, num_classes, kernel_size=5)" in result.checks[0].output
 
@@ -46,8 +46,8 @@ def test_a_hanging_submission_does_not_stop_the_next_one(tmp_path) -> None:
     assert outcome.exit_code == 0, outcome.output
     hung = json.loads((out / "gap_loops_forever.json").read_text())
     good = json.loads((out / "gap.json").read_text())
-    assert hung["score"] == 0 and hung["max_score"] == 20
-    assert good["score"] == good["max_score"] == 20
+    assert hung["score"] == 0 and hung["max_score"] == 23
+    assert good["score"] == good["max_score"] == 23
 
 
 def test_results_come_from_the_channel_not_from_what_the_student_prints(tmp_path) -> None:

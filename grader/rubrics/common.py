@@ -76,3 +76,21 @@ def expect_probabilities(ctx: Context, probe: Probe, what: str) -> str:
                        f"{output['max']:.3g}, rows summing to 1 within {output['sum_error']:.3g}. End each classifier "
                        "with a softmax.")
     return f"{len(found['outputs'])} output(s), each a probability vector"
+
+
+def expect_convergence(ctx: Context, probe: Probe, margin: float, what: str) -> str:
+    """Pass when the student's network reaches the reference's validation accuracy minus `margin`."""
+    found, expected = ctx.student(probe, "convergence"), ctx.reference(probe, "convergence")
+    if "error" in found:
+        raise Fail(f"{what}: {found['error']}")
+    ctx.attach(curves={"student": found, "reference": expected})
+    budget = (f"{found['steps']} steps of {found['profile']} training on {found['dataset']} "
+              f"(seed {found['seed']})")
+    summary = (f"{what} reached {found['val_accuracy']:.1%} validation accuracy after {budget}; the reference "
+               f"reached {expected['val_accuracy']:.1%}")
+    if not found["finite"] or found["val_accuracy"] < expected["val_accuracy"] - margin:
+        reason = "the loss became infinite or NaN" if not found["finite"] else (
+            f"more than {margin:.0%} below the reference")
+        raise Fail(f"{summary}: {reason}. A network that learns this slowly usually lacks a nonlinearity, a "
+                   "shortcut, or throws away where things are before classifying them.")
+    return summary

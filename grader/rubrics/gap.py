@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grader.registry import Context, Fail, Rubric
-from grader.rubrics.common import compare_layers, compare_params
+from grader.rubrics.common import compare_layers, compare_params, expect_convergence
 
 RUBRIC = Rubric(
     "gap",
@@ -16,6 +16,7 @@ RUBRIC = Rubric(
          "Flatten ties the network to one input size; average each class map with GlobalAveragePooling2D."),
     ),
 )
+CONVERGENCE_MARGIN = 0.12  # measured: tests/test_convergence.py (averaging first: 0.41-0.43)
 _SIZES = ((28, 28), (32, 32), (64, 64), (40, 24))
 
 # The head on LeNet's own 7x7x16 maps: fixed size, so even a Flatten/Dense head builds and can be diagnosed.
@@ -26,6 +27,7 @@ HEAD_HIDDEN = RUBRIC.probe("gap_head", block_input=(None, None, 32), num_classes
                            measures=("params", "shapes"), sizes=((6, 6), (11, 4)))
 LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, sizes=_SIZES,
                      measures=("params", "structure", "field", "shapes", "probabilities", "invariance"))
+TRAIN = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, measures=("convergence",), dataset="mnist")
 LENET_RGB = RUBRIC.probe("build_lenet_gap", num_classes=5, channels=3, sizes=((28, 28), (48, 36)),
                          measures=("params", "shapes"))
 
@@ -159,3 +161,8 @@ def lenet_field(ctx: Context) -> str:
             "and that no convolution has a stride."
         )
     return f"each unit of the class maps sees {found['text']}"
+
+
+@RUBRIC.check("convergence", "build_lenet_gap learns MNIST digits like the reference", points=3)
+def lenet_converges(ctx: Context) -> str:
+    return expect_convergence(ctx, TRAIN, CONVERGENCE_MARGIN, "your build_lenet_gap(10, 1)")

@@ -1,0 +1,147 @@
+"""Training a rebuilt model for a fixed budget, deterministically, and caching the run by architecture.
+
+The run depends only on the canonical architecture, its initialisers, the data, the profile and the seed, so
+its result is cached under their hash: a student whose network computes the same thing as the reference's (or
+as another student's) reuses that run instead of training again.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.reference import cache_dir
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A training budget."""
+
+    name: str
+    epochs: int
+    batch_size: int
+    learning_rate: float = 1e-3
+    train_limit: int | None = None  # use only the first N training examples
+
+
+PROFILES = {
+    "quick": Profile("quick", epochs=3, batch_size=64, learning_rate=3e-3, train_limit=2000),
+    "full": Profile("full", epochs=12, batch_size=64, learning_rate=1e-3),
+}
+
+
+def default_profile() -> str:
+    """`full` when TensorFlow sees a GPU, else `quick` (without importing TensorFlow when there is no GPU)."""
+    if not any(Path("/dev").glob("nvidia[0-9]*")):
+        return "quick"
+    import tensorflow as tf
+
+    return "full" if tf.config.list_physical_devices("GPU") else "quick"
+
+
+def device_name() -> str:
+    import keras
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"{'GPU' if gpus else 'CPU'} ({keras.backend.backend()} backend)"
+
+
+def _run_key(config: dict[str, Any], signature: str, dataset: str, profile: Profile, seed: int) -> str:
+    layers = []
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            if "class_name" in node and isinstance(node.get("config"), dict):
+                inner = {k: v for k, v in node["config"].items() if k not in ("name", "layers", "input_layers",
+                                                                           "output_layers")}
+                layers.append(json.dumps([node["class_name"], inner], sort_keys=True, default=str))
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(config)
+    text = json.dumps([signature, sorted(layers), dataset, profile.__dict__, seed], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def train(config: dict[str, Any], signature: str, dataset_name: str, profile: Profile, seed: int = 0,
+          use_cache: bool = True) -> dict[str, Any]:
+    """Train the model of `config` on `dataset_name` within `profile`; returns accuracy and curves."""
+    path = cache_dir() / "runs" / f"{_run_key(config, signature, dataset_name, profile, seed)}.json"
+    if use_cache and path.is_file():
+        return {**json.loads(path.read_text()), "cached": True}
+    result = _train(copy.deepcopy(config), dataset_name, profile, seed)
+    if use_cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result))
+        tmp.replace(path)
+    return {**result, "cached": False}
+
+
+def _calm_batchnorm(config: Any) -> None:
+    """Momentum 0.9 for BatchNormalization: over a short budget the default 0.99 leaves the moving statistics
+    far from the data's, and validation (which uses them) would judge that lag instead of the architecture."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "BatchNormalization" and isinstance(config.get("config"), dict):
+            config["config"]["momentum"] = 0.9
+        for value in config.values():
+            _calm_batchnorm(value)
+    elif isinstance(config, list):
+        for value in config:
+            _calm_batchnorm(value)
+
+
+def _train(config: dict[str, Any], dataset_name: str, profile: Profile, seed: int) -> dict[str, Any]:
+    import keras
+    import tensorflow as tf
+
+    from grader.datasets import LOADERS
+    from grader.measure import rebuild
+
+    tf.config.experimental.enable_op_determinism()
+    data = LOADERS[dataset_name]()
+    _calm_batchnorm(config)
+    model = rebuild(config, seed=seed)
+    keras.utils.set_random_seed(seed)
+    model.compile(optimizer=keras.optimizers.Adam(profile.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    losses: list[float] = []
+
+    class _Curve(keras.callbacks.Callback):
+        """Per-step loss: Keras logs the running mean of the epoch, so undo the averaging."""
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            mean = float((logs or {}).get("loss", float("nan")))
+            previous = self.previous if batch > 0 else 0.0
+            losses.append(mean * (batch + 1) - previous * batch)
+            self.previous = mean
+
+    start = time.monotonic()
+    x_train, y_train = data.x_train[: profile.train_limit], data.y_train[: profile.train_limit]
+    history = model.fit(x_train, y_train, batch_size=profile.batch_size, epochs=profile.epochs,
+                        validation_data=(data.x_val, data.y_val), shuffle=True, verbose=0, callbacks=[_Curve()])
+    seconds = time.monotonic() - start
+    val = [float(v) for v in history.history["val_accuracy"]]
+    step = max(len(losses) // 50, 1)
+    return {
+        "val_accuracy": val[-1],
+        "val_curve": val,
+        "loss_curve": [round(v, 5) for v in losses[::step]],
+        "steps": len(losses),
+        "seconds": round(seconds, 2),
+        "dataset": dataset_name,
+        "profile": profile.name,
+        "seed": seed,
+        "finite": bool(np.isfinite(losses).all()) if losses else False,
+    }

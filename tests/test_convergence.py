@@ -1,0 +1,86 @@
+"""Convergence: a correct network passes under every seed, a broken one fails, runs are cached by architecture.
+
+This is the measurement behind each rubric's CONVERGENCE_MARGIN: the reference trained under 10 seeds must stay
+within the margin of its seed-0 run (the run students are compared with), and each broken variant must fall
+below it. It is slow (several minutes on 2 cores) and CI runs it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import pytest
+
+from conftest import FIXTURES, ROOT, load_solution
+from grader import harness
+from grader.analysis.graph import trace
+from grader.analysis.structure import signature
+from grader.convergence import PROFILES, _run_key, train
+from grader.rubrics import gap, inception, resnet
+
+
+def _load(path, name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _config_and_signature(model) -> tuple[dict, str]:
+    return json.loads(json.dumps(keras.saving.serialize_keras_object(model))), signature(trace(model))
+
+
+CASES = {
+    "gap": (gap.CONVERGENCE_MARGIN, lambda m: m.build_lenet_gap(10, 1), "mnist", ROOT / "solutions" / "gap.py",
+            [FIXTURES / "gap" / "gap_pool_then_dense.py"]),
+    "inception": (inception.CONVERGENCE_MARGIN, harness.inception_network, "shapes",
+                  ROOT / "solutions" / "inception.py", [FIXTURES / "inception" / "inception_no_relu.py"]),
+    "resnet": (resnet.CONVERGENCE_MARGIN, harness.resnet_network, "shapes", ROOT / "solutions" / "resnet.py",
+               [FIXTURES / "resnet" / "resnet_no_identity_shortcut.py"]),
+}
+
+
+def _accuracy(build, dataset: str, path, seed: int) -> float:
+    keras.backend.clear_session()
+    config, sig = _config_and_signature(build(_load(path, f"m_{path.stem}")))
+    return train(config, sig, dataset, PROFILES["quick"], seed=seed)["val_accuracy"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", sorted(CASES))
+def test_reference_passes_under_ten_seeds_and_broken_variants_fail(assignment: str) -> None:
+    margin, build, dataset, solution, broken = CASES[assignment]
+    threshold = _accuracy(build, dataset, solution, 0) - margin
+    reference = [_accuracy(build, dataset, solution, seed) for seed in range(10)]
+    print(f"{assignment}: reference accuracies {reference}, threshold {threshold:.3f}")
+    assert min(reference) >= threshold, reference
+    for path in broken:
+        accuracies = [_accuracy(build, dataset, path, seed) for seed in range(3)]
+        print(f"{assignment}: {path.name} accuracies {accuracies}")
+        assert max(accuracies) < threshold, (path.name, accuracies)
+
+
+def test_equivalent_spellings_share_the_cached_run() -> None:
+    model = load_solution("gap").build_lenet_gap(10, 1)
+    config, sig = _config_and_signature(model)
+    keras.backend.clear_session()
+    other = _load(FIXTURES / "gap" / "gap_tf_keras.py", "tf_spelling").build_lenet_gap(10, 1)
+    other_config, other_sig = _config_and_signature(other)
+    assert sig == other_sig
+    profile = PROFILES["quick"]
+    assert _run_key(config, sig, "mnist", profile, 0) == _run_key(other_config, other_sig, "mnist", profile, 0)
+    assert _run_key(config, sig, "mnist", profile, 0) != _run_key(config, sig, "mnist", profile, 1)
+
+
+def test_training_is_deterministic_and_cached(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GRADER_CACHE", str(tmp_path))
+    build = load_solution("gap").build_lenet_gap
+    config, sig = _config_and_signature(build(10, 1))
+    first = train(json.loads(json.dumps(config)), sig, "mnist", PROFILES["quick"], seed=0)
+    again = train(json.loads(json.dumps(config)), sig, "mnist", PROFILES["quick"], seed=0, use_cache=False)
+    cached = train(json.loads(json.dumps(config)), sig, "mnist", PROFILES["quick"], seed=0)
+    assert first["cached"] is False and cached["cached"] is True
+    assert again["val_accuracy"] == first["val_accuracy"] and again["loss_curve"] == first["loss_curve"]
