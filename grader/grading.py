@@ -7,6 +7,7 @@ raise.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -168,7 +169,10 @@ def _measure(rubric: Rubric, probe, message: dict, profile: str) -> Outcome:
         from grader.convergence import PROFILES, train
 
         try:
-            measured["convergence"] = train(config, signature(trace(model)), probe.dataset, PROFILES[profile])
+            budget = PROFILES[profile]
+            if probe.batch_size:
+                budget = dataclasses.replace(budget, batch_size=probe.batch_size)
+            measured["convergence"] = train(config, signature(trace(model)), probe.dataset, budget)
         except Exception as exc:  # a network that cannot be trained is a result, not a crash
             measured["convergence"] = {"error": f"training failed: {str(exc).strip().splitlines()[0][:300]}"}
     return Outcome(returned=message.get("returned"), measured=measured)

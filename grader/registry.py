@@ -43,6 +43,7 @@ class Probe:
     expects_error: bool = False  # the reference raises here (e.g. an unsupported depth)
     harness: str | None = None  # a builder of grader.harness that wraps the student's `function`
     dataset: str | None = None  # what the "convergence" measurement trains on
+    batch_size: int | None = None  # overrides the profile's batch size for this probe's training
 
     def call_text(self) -> str:
         if self.harness:
@@ -87,10 +88,11 @@ class Rubric:
 
     def probe(self, function: str, *args: Any, block_input: tuple[int | None, ...] | None = None,
               measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), reference_only: bool = False,
-              expects_error: bool = False, dataset: str | None = None, **kwargs: Any) -> Probe:
+              expects_error: bool = False, dataset: str | None = None, batch_size: int | None = None,
+              **kwargs: Any) -> Probe:
         """Declare a call of `function` with positional `args` (after the input tensor, for a block) and `kwargs`."""
         probe = Probe(f"{function}#{len(self.probes)}", function, kwargs, block_input, measures, sizes, args,
-                      reference_only, expects_error, dataset=dataset)
+                      reference_only, expects_error, dataset=dataset, batch_size=batch_size)
         self.probes[probe.id] = probe
         return probe
 

@@ -7,6 +7,7 @@ below it. It is slow (several minutes on 2 cores) and CI runs it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import keras
@@ -50,25 +51,29 @@ EQUIVALENTS = {
 }
 
 
-def _accuracy(build, dataset: str, path, seed: int) -> float:
+def _accuracy(build, dataset: str, path, seed: int, batch_size: int | None) -> float:
     keras.backend.clear_session()
     config, sig = _config_and_signature(build(_load(path, f"m_{path.stem}")))
-    return train(config, sig, dataset, PROFILES["quick"], seed=seed)["val_accuracy"]
+    profile = PROFILES["quick"]
+    if batch_size:
+        profile = dataclasses.replace(profile, batch_size=batch_size)
+    return train(config, sig, dataset, profile, seed=seed)["val_accuracy"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", sorted(CASES))
 def test_correct_blocks_pass_under_ten_seeds_and_broken_ones_fail(assignment: str) -> None:
     margin, build, dataset, solution, broken = CASES[assignment]
-    threshold = _accuracy(build, dataset, solution, 0) - margin
-    reference = [_accuracy(build, dataset, solution, seed) for seed in range(10)]
+    batch = {"gap": gap.TRAIN, "inception": inception.TRAIN, "resnet": resnet.TRAIN}[assignment].batch_size
+    threshold = _accuracy(build, dataset, solution, 0, batch) - margin
+    reference = [_accuracy(build, dataset, solution, seed, batch) for seed in range(10)]
     print(f"{assignment}: reference accuracies {reference}, threshold {threshold:.3f}")
     assert min(reference) >= threshold, reference
-    equivalent = [_accuracy(build, dataset, EQUIVALENTS[assignment], seed) for seed in range(10)]
+    equivalent = [_accuracy(build, dataset, EQUIVALENTS[assignment], seed, batch) for seed in range(10)]
     print(f"{assignment}: equivalent spelling accuracies {equivalent}")
     assert min(equivalent) >= threshold, equivalent
     for path in broken:
-        accuracies = [_accuracy(build, dataset, path, seed) for seed in range(3)]
+        accuracies = [_accuracy(build, dataset, path, seed, batch) for seed in range(3)]
         print(f"{assignment}: {path.name} accuracies {accuracies}")
         assert max(accuracies) < threshold, (path.name, accuracies)
 

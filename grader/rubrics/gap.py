@@ -16,7 +16,7 @@ RUBRIC = Rubric(
          "Flatten ties the network to one input size; average each class map with GlobalAveragePooling2D."),
     ),
 )
-CONVERGENCE_MARGIN = 0.12  # measured: tests/test_convergence.py (averaging first: 0.41-0.43)
+CONVERGENCE_MARGIN = 0.15  # measured: tests/test_convergence.py (reference 0.80-0.86, averaging first 0.49-0.58)
 _SIZES = ((28, 28), (32, 32), (64, 64), (40, 24))
 
 # The head on LeNet's own 7x7x16 maps: fixed size, so even a Flatten/Dense head builds and can be diagnosed.
@@ -27,7 +27,9 @@ HEAD_HIDDEN = RUBRIC.probe("gap_head", block_input=(None, None, 32), num_classes
                            measures=("params", "shapes"), sizes=((6, 6), (11, 4)))
 LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, sizes=_SIZES,
                      measures=("params", "structure", "field", "shapes", "probabilities", "invariance"))
-TRAIN = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, measures=("convergence",), dataset="mnist")
+# Batch 32: LeNet-GAP learns slowly, and twice the updates make its accuracy steady across seeds (measured).
+TRAIN = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, measures=("convergence",), dataset="mnist",
+                     batch_size=32)
 LENET_RGB = RUBRIC.probe("build_lenet_gap", num_classes=5, channels=3, sizes=((28, 28), (48, 36)),
                          measures=("params", "shapes"))
 
