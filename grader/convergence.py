@@ -54,23 +54,30 @@ def device_name() -> str:
     return f"{'GPU' if gpus else 'CPU'} ({keras.backend.backend()} backend)"
 
 
+_WIRING = ("name", "inbound_nodes", "input_layers", "output_layers", "layers")
+
+
 def _run_key(config: dict[str, Any], signature: str, dataset: str, profile: Profile, seed: int) -> str:
-    layers = []
+    """The hash of what decides a run: topology (the signature), each layer's settings in creation order, data,
+    budget and seed. Names and wiring are left out: the signature holds the topology without them."""
+    layers: list[str] = []
 
     def collect(node: Any) -> None:
         if isinstance(node, dict):
             if "class_name" in node and isinstance(node.get("config"), dict):
-                inner = {k: v for k, v in node["config"].items() if k not in ("name", "layers", "input_layers",
-                                                                           "output_layers")}
+                inner = {k: v for k, v in node["config"].items() if k not in _WIRING}
                 layers.append(json.dumps([node["class_name"], inner], sort_keys=True, default=str))
-            for value in node.values():
+            for key, value in node.items():
+                if key not in _WIRING:
+                    collect(value)
+            for value in (node.get("config") or {}).get("layers", []) if isinstance(node.get("config"), dict) else []:
                 collect(value)
         elif isinstance(node, list):
             for value in node:
                 collect(value)
 
     collect(config)
-    text = json.dumps([signature, sorted(layers), dataset, profile.__dict__, seed], sort_keys=True)
+    text = json.dumps([signature, layers, dataset, profile.__dict__, seed], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
