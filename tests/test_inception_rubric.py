@@ -15,13 +15,13 @@ def _text(result) -> str:
 
 def test_reference_solution_scores_full_marks() -> None:
     result = graded(ROOT / "solutions" / "inception.py", "inception")
-    assert result.max_score == 28
+    assert result.max_score == 25
     assert result.score == result.max_score, [c.output for c in result.checks if not c.passed]
 
 
 def test_stub_scores_zero() -> None:
     result = graded(ROOT / "assignments" / "inception.py", "inception")
-    assert result.score == 0 and result.max_score == 28
+    assert result.score == 0 and result.max_score == 25
     assert "NotImplementedError" in _text(result)
 
 

@@ -8,7 +8,6 @@ from grader.registry import Context, Fail, Rubric
 from grader.rubrics.common import (
     compare_layers,
     compare_params,
-    expect_convergence,
     expect_outputs,
     expect_probabilities,
 )
@@ -33,8 +32,6 @@ B_SMALL = RUBRIC.probe("inception_block", 5, 3, 6, 2, 4, 3, block_input=(9, 7, 1
 NAIVE = RUBRIC.probe("naive_inception_block", 64, 128, 32, block_input=(28, 28, 192),
                      measures=("params", "structure", "outputs", "macs"))
 AUX = RUBRIC.probe("auxiliary_classifier", 1000, block_input=(14, 14, 512), measures=("params", "structure", "outputs"))
-TRAIN = RUBRIC.harness("inception_network", "inception_block", dataset="shapes")
-CONVERGENCE_MARGIN = 0.02  # measured: tests/test_convergence.py (reference 1.0 under every seed)
 NET = RUBRIC.probe("build_googlenet", measures=("params", "outputs", "field"))
 NET_NO_AUX = RUBRIC.probe("build_googlenet", aux_classifiers=False, measures=("params", "outputs"))
 NET_SMALL = RUBRIC.probe("build_googlenet", input_shape=(96, 96, 3), num_classes=10, sizes=((96, 96),),
@@ -191,8 +188,3 @@ def net_field(ctx: Context) -> str:
 @RUBRIC.check("values", "every output of build_googlenet is a probability vector", points=2)
 def net_probabilities(ctx: Context) -> str:
     return expect_probabilities(ctx, NET_SMALL, "build_googlenet(input_shape=(96, 96, 3), num_classes=10)")
-
-
-@RUBRIC.check("convergence", "a small network of your inception blocks learns like the reference", points=3)
-def blocks_converge(ctx: Context) -> str:
-    return expect_convergence(ctx, TRAIN, CONVERGENCE_MARGIN, "a network of two of your inception blocks")
