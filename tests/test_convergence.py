@@ -1,7 +1,9 @@
 """Convergence: a correct network passes under every seed, a broken one fails, runs are cached by architecture.
 
-The Inception rubric has no convergence check yet: on the harness tried (two blocks on 32x32 shapes, quick
-budget) correct blocks reached 0.947-1.0 and blocks without ReLU 0.96-0.97, which no margin separates.
+The Inception and ResNet rubrics have no convergence check yet. On the harnesses tried (grader/harness.py, quick
+budget, 32x32 shapes) correct Inception blocks reached 0.947-1.0 and blocks without ReLU 0.96-0.97; twelve correct
+residual blocks reached 0.915-1.0 under ten seeds but an equivalent spelling 0.53 under one seed: no margin
+separates them.
 
 This is the measurement behind each rubric's CONVERGENCE_MARGIN: the reference trained under 10 seeds must stay
 within the margin of its seed-0 run (the run students are compared with), and each broken variant must fall
@@ -17,11 +19,10 @@ import keras
 import pytest
 
 from conftest import FIXTURES, ROOT, load_solution
-from grader import harness
 from grader.analysis.graph import trace
 from grader.analysis.structure import signature
 from grader.convergence import PROFILES, _run_key, train
-from grader.rubrics import gap, resnet
+from grader.rubrics import gap
 
 
 def _load(path, name):
@@ -40,14 +41,11 @@ def _config_and_signature(model) -> tuple[dict, str]:
 CASES = {
     "gap": (gap.CONVERGENCE_MARGIN, lambda m: m.build_lenet_gap(10, 1), "mnist", ROOT / "solutions" / "gap.py",
             [FIXTURES / "gap" / "gap_pool_then_dense.py"]),
-    "resnet": (resnet.CONVERGENCE_MARGIN, harness.resnet_network, "shapes", ROOT / "solutions" / "resnet.py",
-               [FIXTURES / "resnet" / "resnet_no_identity_shortcut.py"]),
 }
 # Spellings whose configuration differs from the reference's (other layers, other order of weight creation), so
 # they train from other initial weights: they must pass under every seed too.
 EQUIVALENTS = {
     "gap": FIXTURES / "gap" / "gap_aliases.py",
-    "resnet": FIXTURES / "resnet" / "resnet_equivalent.py",
 }
 
 
@@ -64,7 +62,7 @@ def _accuracy(build, dataset: str, path, seed: int, batch_size: int | None) -> f
 @pytest.mark.parametrize("assignment", sorted(CASES))
 def test_correct_blocks_pass_under_ten_seeds_and_broken_ones_fail(assignment: str) -> None:
     margin, build, dataset, solution, broken = CASES[assignment]
-    batch = {"gap": gap.TRAIN, "resnet": resnet.TRAIN}[assignment].batch_size
+    batch = {"gap": gap.TRAIN}[assignment].batch_size
     threshold = _accuracy(build, dataset, solution, 0, batch) - margin
     reference = [_accuracy(build, dataset, solution, seed, batch) for seed in range(10)]
     print(f"{assignment}: reference accuracies {reference}, threshold {threshold:.3f}")

@@ -15,13 +15,13 @@ def _text(result) -> str:
 
 def test_reference_solution_scores_full_marks() -> None:
     result = graded(ROOT / "solutions" / "resnet.py", "resnet")
-    assert result.max_score == 34
+    assert result.max_score == 31
     assert result.score == result.max_score, [c.output for c in result.checks if not c.passed]
 
 
 def test_stub_scores_zero() -> None:
     result = graded(ROOT / "assignments" / "resnet.py", "resnet")
-    assert result.score == 0 and result.max_score == 34
+    assert result.score == 0 and result.max_score == 31
 
 
 @pytest.mark.parametrize("fixture", ["resnet_equivalent.py", "resnet_stride_on_1x1.py"])

@@ -10,7 +10,6 @@ from grader.registry import Context, Fail, Probe, Rubric
 from grader.rubrics.common import (
     compare_layers,
     compare_params,
-    expect_convergence,
     expect_outputs,
     expect_probabilities,
 )
@@ -44,8 +43,6 @@ GRAD_RES = RUBRIC.probe("build_resnet", depth=34, input_shape=(32, 32, 3), num_c
                         measures=("gradients",))
 GRAD_PLAIN = RUBRIC.probe("build_plain", depth=34, input_shape=(32, 32, 3), num_classes=10, sizes=((32, 32),),
                           measures=("gradients",))
-TRAIN = RUBRIC.harness("resnet_network", "residual_block", dataset="shapes")
-CONVERGENCE_MARGIN = 0.15  # measured: tests/test_convergence.py (no shortcut: 0.58-0.69)
 SMALL = RUBRIC.probe("build_resnet", depth=18, input_shape=(64, 64, 3), num_classes=10, sizes=((64, 64),),
                      measures=("outputs", "probabilities"))
 
@@ -226,7 +223,3 @@ def gradient_flow(ctx: Context) -> str:
 def net_probabilities(ctx: Context) -> str:
     return expect_probabilities(ctx, SMALL, "build_resnet(18, input_shape=(64, 64, 3), num_classes=10)")
 
-
-@RUBRIC.check("convergence", "a deep stack of your residual blocks learns like the reference", points=3)
-def blocks_converge(ctx: Context) -> str:
-    return expect_convergence(ctx, TRAIN, CONVERGENCE_MARGIN, "a stack of eight of your residual blocks")
