@@ -17,11 +17,12 @@ from grader.rubrics.common import (
 RUBRIC = Rubric(
     "resnet",
     functions=("residual_block", "bottleneck_block", "build_resnet", "build_plain"),
-    hints=(
-        ("Inputs to an `Add` layer should have the same shape",
+    hints=tuple(
+        (needle,
          "the shortcut and the residual branch have different shapes: when the stride is not 1 or the number of "
          "channels changes, the shortcut needs a projection, Conv2D(filters, 1, strides=stride, use_bias=False) "
-         "followed by BatchNormalization."),
+         "followed by BatchNormalization.")
+        for needle in ("Inputs have incompatible shapes", "Inputs to an `Add` layer should have the same shape")
     ),
 )
 _BLOCK = ("params", "structure", "outputs")
