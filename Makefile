@@ -19,11 +19,11 @@ demo: $(STAMP)
 	@echo "Gradescope results: demo-output/results.json; feedback page and plots: demo-output/feedback/"
 
 test: $(STAMP)
-	$(BIN)/ruff check grader tests
+	$(BIN)/ruff check grader tests benchmarks
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check grader tests
+	$(BIN)/ruff check grader tests benchmarks
 
 clean:
 	rm -rf $(VENV) .grader-cache demo-output

@@ -169,9 +169,7 @@ def _measure(rubric: Rubric, probe, message: dict, profile: str) -> Outcome:
         from grader.convergence import PROFILES, train
 
         try:
-            budget = PROFILES[profile]
-            if probe.batch_size:
-                budget = dataclasses.replace(budget, batch_size=probe.batch_size)
+            budget = dataclasses.replace(PROFILES[profile], **probe.training)
             measured["convergence"] = train(config, signature(trace(model)), probe.dataset, budget)
         except Exception as exc:  # a network that cannot be trained is a result, not a crash
             measured["convergence"] = {"error": f"training failed: {str(exc).strip().splitlines()[0][:300]}"}

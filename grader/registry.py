@@ -43,7 +43,7 @@ class Probe:
     expects_error: bool = False  # the reference raises here (e.g. an unsupported depth)
     harness: str | None = None  # a builder of grader.harness that wraps the student's `function`
     dataset: str | None = None  # what the "convergence" measurement trains on
-    batch_size: int | None = None  # overrides the profile's batch size for this probe's training
+    training: dict[str, Any] = field(default_factory=dict)  # overrides of the profile's budget, e.g. batch_size
 
     def call_text(self) -> str:
         if self.harness:
@@ -88,19 +88,19 @@ class Rubric:
 
     def probe(self, function: str, *args: Any, block_input: tuple[int | None, ...] | None = None,
               measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), reference_only: bool = False,
-              expects_error: bool = False, dataset: str | None = None, batch_size: int | None = None,
+              expects_error: bool = False, dataset: str | None = None, training: dict[str, Any] | None = None,
               **kwargs: Any) -> Probe:
         """Declare a call of `function` with positional `args` (after the input tensor, for a block) and `kwargs`."""
         probe = Probe(f"{function}#{len(self.probes)}", function, kwargs, block_input, measures, sizes, args,
-                      reference_only, expects_error, dataset=dataset, batch_size=batch_size)
+                      reference_only, expects_error, dataset=dataset, training=training or {})
         self.probes[probe.id] = probe
         return probe
 
     def harness(self, builder: str, function: str, *, dataset: str, measures: tuple[str, ...] = ("convergence",),
-                **kwargs: Any) -> Probe:
+                training: dict[str, Any] | None = None, **kwargs: Any) -> Probe:
         """Declare a training network built by `grader.harness.<builder>` around the student's `function`."""
         probe = Probe(f"{builder}#{len(self.probes)}", function, kwargs, None, measures, (), (), harness=builder,
-                      dataset=dataset)
+                      dataset=dataset, training=training or {})
         self.probes[probe.id] = probe
         return probe
 

@@ -78,19 +78,31 @@ def expect_probabilities(ctx: Context, probe: Probe, what: str) -> str:
     return f"{len(found['outputs'])} output(s), each a probability vector"
 
 
-def expect_convergence(ctx: Context, probe: Probe, margin: float, what: str) -> str:
-    """Pass when the student's network reaches the reference's validation accuracy minus `margin`."""
+def expect_convergence(ctx: Context, probe: Probe, what: str, *, accuracy_margin: float | None = None,
+                       loss_margin: float | None = None) -> str:
+    """Pass when the student's network trains like the reference's under the same seed and budget.
+
+    `accuracy_margin`: the validation accuracy may be at most this far below the reference's. `loss_margin`: the
+    training loss of the last epoch may be at most this far above the reference's (how fast a network learns,
+    the measure of the ResNet paper's degradation problem).
+    """
     found, expected = ctx.student(probe, "convergence"), ctx.reference(probe, "convergence")
     if "error" in found:
         raise Fail(f"{what}: {found['error']}")
     ctx.attach(curves={"student": found, "reference": expected})
     budget = (f"{found['steps']} steps of {found['profile']} training on {found['dataset']} "
               f"(seed {found['seed']})")
-    summary = (f"{what} reached {found['val_accuracy']:.1%} validation accuracy after {budget}; the reference "
-               f"reached {expected['val_accuracy']:.1%}")
-    if not found["finite"] or found["val_accuracy"] < expected["val_accuracy"] - margin:
-        reason = "the loss became infinite or NaN" if not found["finite"] else (
-            f"more than {margin:.0%} below the reference")
+    summary = (f"{what} reached {found['val_accuracy']:.1%} validation accuracy and a training loss of "
+               f"{found['train_loss']:.3f} after {budget}; the reference reached {expected['val_accuracy']:.1%} "
+               f"and {expected['train_loss']:.3f}")
+    reason = None
+    if not found["finite"]:
+        reason = "the loss became infinite or NaN"
+    elif accuracy_margin is not None and found["val_accuracy"] < expected["val_accuracy"] - accuracy_margin:
+        reason = f"the accuracy is more than {accuracy_margin:.0%} below the reference's"
+    elif loss_margin is not None and found["train_loss"] > expected["train_loss"] + loss_margin:
+        reason = f"the training loss is more than {loss_margin:.2f} above the reference's: it learns too slowly"
+    if reason:
         raise Fail(f"{summary}: {reason}. A network that learns this slowly usually lacks a nonlinearity, a "
                    "shortcut, or throws away where things are before classifying them.")
     return summary

@@ -29,7 +29,7 @@ LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, sizes=_SIZES
                      measures=("params", "structure", "field", "shapes", "probabilities", "invariance"))
 # Batch 32: LeNet-GAP learns slowly, and twice the updates make its accuracy steady across seeds (measured).
 TRAIN = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, measures=("convergence",), dataset="mnist",
-                     batch_size=32)
+                     training={"batch_size": 32})
 LENET_RGB = RUBRIC.probe("build_lenet_gap", num_classes=5, channels=3, sizes=((28, 28), (48, 36)),
                          measures=("params", "shapes"))
 
@@ -167,4 +167,4 @@ def lenet_field(ctx: Context) -> str:
 
 @RUBRIC.check("convergence", "build_lenet_gap learns MNIST digits like the reference", points=3)
 def lenet_converges(ctx: Context) -> str:
-    return expect_convergence(ctx, TRAIN, CONVERGENCE_MARGIN, "your build_lenet_gap(10, 1)")
+    return expect_convergence(ctx, TRAIN, "your build_lenet_gap(10, 1)", accuracy_margin=CONVERGENCE_MARGIN)

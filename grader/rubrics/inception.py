@@ -8,6 +8,7 @@ from grader.registry import Context, Fail, Rubric
 from grader.rubrics.common import (
     compare_layers,
     compare_params,
+    expect_convergence,
     expect_outputs,
     expect_probabilities,
 )
@@ -34,6 +35,11 @@ NAIVE = RUBRIC.probe("naive_inception_block", 64, 128, 32, block_input=(28, 28, 
 AUX = RUBRIC.probe("auxiliary_classifier", 1000, block_input=(14, 14, 512), measures=("params", "structure", "outputs"))
 NET = RUBRIC.probe("build_googlenet", measures=("params", "outputs", "field"))
 NET_NO_AUX = RUBRIC.probe("build_googlenet", aux_classifiers=False, measures=("params", "outputs"))
+# Two of the student's blocks on a linear stem learn MNIST digits (grader/harness.py).
+TRAIN = RUBRIC.harness("inception_network", "inception_block", dataset="mnist")
+# Measured (tests/test_convergence.py, quick budget): the reference 0.876-0.890 validation accuracy under seeds 0-3,
+# blocks without ReLU 0.616-0.625.
+CONVERGENCE_MARGIN = 0.12
 NET_SMALL = RUBRIC.probe("build_googlenet", input_shape=(96, 96, 3), num_classes=10, sizes=((96, 96),),
                          measures=("params", "outputs", "probabilities"))
 
@@ -188,3 +194,10 @@ def net_field(ctx: Context) -> str:
 @RUBRIC.check("values", "every output of build_googlenet is a probability vector", points=2)
 def net_probabilities(ctx: Context) -> str:
     return expect_probabilities(ctx, NET_SMALL, "build_googlenet(input_shape=(96, 96, 3), num_classes=10)")
+
+
+@RUBRIC.check("convergence", "a network of two of your inception blocks learns MNIST digits like the reference",
+              points=3)
+def blocks_converge(ctx: Context) -> str:
+    return expect_convergence(ctx, TRAIN, "a network of two of your inception blocks",
+                              accuracy_margin=CONVERGENCE_MARGIN)

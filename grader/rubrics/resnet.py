@@ -10,6 +10,7 @@ from grader.registry import Context, Fail, Probe, Rubric
 from grader.rubrics.common import (
     compare_layers,
     compare_params,
+    expect_convergence,
     expect_outputs,
     expect_probabilities,
 )
@@ -44,6 +45,10 @@ GRAD_RES = RUBRIC.probe("build_resnet", depth=34, input_shape=(32, 32, 3), num_c
                         measures=("gradients",))
 GRAD_PLAIN = RUBRIC.probe("build_plain", depth=34, input_shape=(32, 32, 3), num_classes=10, sizes=((32, 32),),
                           measures=("gradients",))
+TRAIN = RUBRIC.harness("resnet_network", "residual_block", dataset="shapes")
+# Measured in tests/test_convergence.py: last-epoch training loss of the reference and an equivalent spelling
+# 0.02-0.11, of the same stack without shortcuts 0.53-0.65.
+CONVERGENCE_LOSS_MARGIN = 0.25
 SMALL = RUBRIC.probe("build_resnet", depth=18, input_shape=(64, 64, 3), num_classes=10, sizes=((64, 64),),
                      measures=("outputs", "probabilities"))
 
@@ -224,3 +229,9 @@ def gradient_flow(ctx: Context) -> str:
 def net_probabilities(ctx: Context) -> str:
     return expect_probabilities(ctx, SMALL, "build_resnet(18, input_shape=(64, 64, 3), num_classes=10)")
 
+
+
+@RUBRIC.check("convergence", "a deep stack of your residual blocks learns like the reference", points=3)
+def blocks_converge(ctx: Context) -> str:
+    return expect_convergence(ctx, TRAIN, "a stack of twelve of your residual blocks",
+                              loss_margin=CONVERGENCE_LOSS_MARGIN)
