@@ -81,10 +81,10 @@ def export(out: Path) -> None:
 def _passes(case: dict[str, Any], run: dict[str, Any], reference: dict[str, Any]) -> bool:
     if not run["finite"]:
         return False
-    margin = case["accuracy_margin"]
+    margin = (case["accuracy_margin"] or {}).get(run["profile"])
     if margin is not None and run["val_accuracy"] < reference["val_accuracy"] - margin:
         return False
-    margin = case["loss_margin"]
+    margin = (case["loss_margin"] or {}).get(run["profile"])
     return margin is None or run["train_loss"] <= reference["train_loss"] + margin
 
 

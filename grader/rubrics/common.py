@@ -78,13 +78,13 @@ def expect_probabilities(ctx: Context, probe: Probe, what: str) -> str:
     return f"{len(found['outputs'])} output(s), each a probability vector"
 
 
-def expect_convergence(ctx: Context, probe: Probe, what: str, *, accuracy_margin: float | None = None,
-                       loss_margin: float | None = None) -> str:
+def expect_convergence(ctx: Context, probe: Probe, what: str, *, accuracy_margin: dict[str, float] | None = None,
+                       loss_margin: dict[str, float] | None = None) -> str:
     """Pass when the student's network trains like the reference's under the same seed and budget.
 
-    `accuracy_margin`: the validation accuracy may be at most this far below the reference's. `loss_margin`: the
-    training loss of the last epoch may be at most this far above the reference's (how fast a network learns,
-    the measure of the ResNet paper's degradation problem).
+    Margins are per profile (a longer budget leaves less room). `accuracy_margin`: the validation accuracy may
+    be at most this far below the reference's. `loss_margin`: the training loss of the last epoch may be at most
+    this far above the reference's (how fast a network learns: the ResNet paper's degradation problem).
     """
     found, expected = ctx.student(probe, "convergence"), ctx.reference(probe, "convergence")
     if "error" in found:
@@ -95,6 +95,8 @@ def expect_convergence(ctx: Context, probe: Probe, what: str, *, accuracy_margin
     summary = (f"{what} reached {found['val_accuracy']:.1%} validation accuracy and a training loss of "
                f"{found['train_loss']:.3f} after {budget}; the reference reached {expected['val_accuracy']:.1%} "
                f"and {expected['train_loss']:.3f}")
+    accuracy_margin = (accuracy_margin or {}).get(found["profile"])
+    loss_margin = (loss_margin or {}).get(found["profile"])
     reason = None
     if not found["finite"]:
         reason = "the loss became infinite or NaN"

@@ -16,7 +16,11 @@ RUBRIC = Rubric(
          "Flatten ties the network to one input size; average each class map with GlobalAveragePooling2D."),
     ),
 )
-CONVERGENCE_MARGIN = 0.15  # measured: tests/test_convergence.py (reference 0.80-0.86, averaging first 0.49-0.58)
+# How far below the reference's validation accuracy a student may land, per training profile. Measured: quick
+# (tests/test_convergence.py, 2 cores) reference 0.80-0.86 under ten seeds, averaging first 0.49-0.58; full
+# (benchmarks/convergence.py on an H200, JAX) reference and equivalent 0.893-0.904 under three seeds, averaging
+# first 0.777-0.802.
+CONVERGENCE_MARGIN = {"quick": 0.15, "full": 0.06}
 _SIZES = ((28, 28), (32, 32), (64, 64), (40, 24))
 
 # The head on LeNet's own 7x7x16 maps: fixed size, so even a Flatten/Dense head builds and can be diagnosed.

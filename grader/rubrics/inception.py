@@ -37,9 +37,10 @@ NET = RUBRIC.probe("build_googlenet", measures=("params", "outputs", "field"))
 NET_NO_AUX = RUBRIC.probe("build_googlenet", aux_classifiers=False, measures=("params", "outputs"))
 # Two of the student's blocks on a linear stem learn MNIST digits (grader/harness.py).
 TRAIN = RUBRIC.harness("inception_network", "inception_block", dataset="mnist")
-# Measured (tests/test_convergence.py, quick budget): the reference 0.876-0.890 validation accuracy under seeds 0-3,
-# blocks without ReLU 0.616-0.625.
-CONVERGENCE_MARGIN = 0.12
+# Validation accuracy, per profile. Measured: quick (tests/test_convergence.py) reference 0.876-0.915 and an
+# equivalent spelling 0.865-0.895 under ten seeds, blocks without ReLU 0.616-0.625; full (benchmarks/convergence.py
+# on an H200) reference and equivalent 0.950-0.962 under three seeds, without ReLU 0.835-0.850.
+CONVERGENCE_MARGIN = {"quick": 0.12, "full": 0.06}
 NET_SMALL = RUBRIC.probe("build_googlenet", input_shape=(96, 96, 3), num_classes=10, sizes=((96, 96),),
                          measures=("params", "outputs", "probabilities"))
 

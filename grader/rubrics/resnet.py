@@ -46,9 +46,10 @@ GRAD_RES = RUBRIC.probe("build_resnet", depth=34, input_shape=(32, 32, 3), num_c
 GRAD_PLAIN = RUBRIC.probe("build_plain", depth=34, input_shape=(32, 32, 3), num_classes=10, sizes=((32, 32),),
                           measures=("gradients",))
 TRAIN = RUBRIC.harness("resnet_network", "residual_block", dataset="shapes")
-# Measured in tests/test_convergence.py: last-epoch training loss of the reference and an equivalent spelling
-# 0.02-0.11, of the same stack without shortcuts 0.53-0.65.
-CONVERGENCE_LOSS_MARGIN = 0.25
+# How far above the reference's last-epoch training loss a student may land, per profile. Measured: quick
+# (tests/test_convergence.py) reference 0.018-0.087 under ten seeds, the stack without shortcuts 0.53-0.65; full
+# (benchmarks/convergence.py on an H200) reference and equivalent 0.004-0.032, without shortcuts 0.070-0.140.
+CONVERGENCE_LOSS_MARGIN = {"quick": 0.25, "full": 0.04}
 SMALL = RUBRIC.probe("build_resnet", depth=18, input_shape=(64, 64, 3), num_classes=10, sizes=((64, 64),),
                      measures=("outputs", "probabilities"))
 
