@@ -7,6 +7,7 @@ configuration, or the error with the student's own traceback lines. It judges no
 
 from __future__ import annotations
 
+import errno
 import faulthandler
 import json
 import linecache
@@ -101,6 +102,8 @@ def describe_exception(exc: BaseException, labels: set[str]) -> str:
     """The exception's type and message, and the student's own lines of its traceback, newest last."""
     if isinstance(exc, SystemExit):
         head = f"SystemExit({exc.code!r}): the code called exit()"
+    elif isinstance(exc, OSError) and exc.errno == errno.EFBIG:  # RLIMIT_FSIZE; Python ignores SIGXFSZ
+        head = "the code printed or wrote more output than allowed, so it was stopped (OSError: File too large)"
     else:
         text = str(exc).strip()
         head = f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -30,7 +30,8 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
         raise UsageError(f"no such file or folder: {path}")
     names = _assignments_of(path, assignments)
     results = tuple(grade_assignment(RUBRICS[name], path, limits, profile) for name in names)
-    return SubmissionResult(str(path), results, time.monotonic() - start, {"profile": profile})
+    extra = {"profile": profile, "protections": sandbox.isolation().describe()}
+    return SubmissionResult(str(path), results, time.monotonic() - start, extra)
 
 
 def _assignments_of(path: Path, requested: list[str] | None) -> list[str]:

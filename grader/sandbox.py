@@ -4,6 +4,11 @@ The child gets its own process group and session, a scratch copy of the submissi
 scrubbed environment, a wall-clock deadline, a cap on resident memory (watched from here, because TensorFlow
 reserves far more virtual memory than it uses) and a cap on the bytes it may print. Whatever happens, every
 process of its group is killed at the end.
+
+When the grader runs as root and the kernel allows it, the child also gets its own PID, mount and network
+namespaces and runs as an unprivileged user (`grader.jail`): it cannot see the grader's processes, reach the
+network or read the solutions, the reference artifact and the hidden checks, and when it ends the kernel kills
+everything it started, even processes that left its session. `isolation()` says which protections apply.
 """
 
 from __future__ import annotations
@@ -32,12 +37,97 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 @dataclass(frozen=True)
+class Isolation:
+    """The protections beyond the process group that this machine allows; decided once per grader process."""
+
+    namespaces: bool  # own PID, mount and network namespaces, unprivileged user
+    reason: str  # why not, when not
+    hidden: tuple[str, ...] = ()  # folders the child cannot read
+
+    def describe(self) -> dict[str, Any]:
+        """For the report's `extra_data`."""
+        return {
+            "process_group": True, "scratch_copy": True, "scrubbed_environment": True,
+            "time_limit": True, "memory_limit": True, "output_limit": True, "process_limit": True,
+            "pid_namespace": self.namespaces, "network_namespace": self.namespaces,
+            "mount_namespace": self.namespaces, "unprivileged_user": self.namespaces,
+            "hidden_paths": list(self.hidden), **({} if self.namespaces else {"why_not": self.reason}),
+        }
+
+
+_isolation: Isolation | None = None
+
+
+def isolation() -> Isolation:
+    """Which protections this grader process can give its children (probed once)."""
+    global _isolation
+    if _isolation is None:
+        _isolation = _probe_isolation()
+    return _isolation
+
+
+def _hidden_paths() -> list[str]:
+    from grader.reference import _PACKAGE, cache_dir, solutions_dir
+
+    root = _PACKAGE.parent
+    candidates = [solutions_dir(), cache_dir(), _PACKAGE / "rubrics", root / "tests", root / ".git",
+                  root / "benchmarks"]
+    return sorted({str(p.resolve()) for p in candidates if p.is_dir()})
+
+
+def _kept_paths(scratch: Path) -> list[str]:
+    from grader.reference import _PACKAGE
+
+    paths = {Path(sys.executable).resolve().parent.parent, Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
+             _PACKAGE, scratch.resolve()}
+    return sorted(str(p) for p in paths)
+
+
+def _probe_isolation() -> Isolation:
+    if os.environ.get("GRADER_NO_NAMESPACES"):
+        return Isolation(False, "turned off by GRADER_NO_NAMESPACES")
+    if os.geteuid() != 0:
+        return Isolation(False, "the grader does not run as root")
+    missing = [tool for tool in ("unshare", "mount") if shutil.which(tool) is None]
+    if missing:
+        return Isolation(False, f"{', '.join(missing)} not found")
+    scratch = Path(tempfile.mkdtemp(prefix="grade-probe-"))
+    try:
+        os.chown(scratch, _CHILD_UID, _CHILD_UID)
+        hidden = _hidden_paths()
+        check = ("import grader.child, os, sys; "
+                 f"sys.exit(0 if os.getuid() == {_CHILD_UID} and not any(os.access(p, os.R_OK) for p in {hidden!r})"
+                 " else 3)")
+        command = _jailed([sys.executable, "-I", "-c", check], scratch, hidden)
+        done = subprocess.run(command, cwd=scratch, capture_output=True, timeout=60, env=_environment(scratch))
+        if done.returncode != 0:
+            why = (done.stderr or b"").decode(errors="replace").strip().splitlines()
+            return Isolation(False, f"namespaces are not available here ({why[-1] if why else done.returncode})")
+        return Isolation(True, "", tuple(hidden))
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Isolation(False, f"namespaces are not available here ({exc})")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+_CHILD_UID = 65534  # nobody: owns nothing, so can read only what anyone may read
+
+
+def _jailed(command: list[str], scratch: Path, hidden: list[str]) -> list[str]:
+    spec = {"keep": _kept_paths(scratch), "hide": hidden, "private": ["/tmp", "/var/tmp", "/dev/shm"],
+            "uid": _CHILD_UID, "command": command}
+    return ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--net", "--mount-proc", "--",
+            sys.executable, "-I", "-m", "grader.jail", json.dumps(spec)]
+
+
+@dataclass(frozen=True)
 class Limits:
     """What one child may use."""
 
     timeout: float = 120.0
     memory_mb: int = 3072
     output_bytes: int = 2_000_000
+    processes: int = 64  # processes at once (the kernel's cap, RLIMIT_NPROC, counts threads: see set_limits)
 
 
 @dataclass
@@ -85,6 +175,10 @@ def run_child(job: dict[str, Any], submission: Path, limits: Limits,
         workdir = scratch / "work"
         _copy_submission(submission, workdir)
         (scratch / "tmp").mkdir()
+        if isolation().namespaces:
+            for folder, _, files in os.walk(scratch):
+                for path in [folder, *(os.path.join(folder, f) for f in files)]:
+                    os.lchown(path, _CHILD_UID, _CHILD_UID)
         return _run(job, workdir, scratch, limits, on_message)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -128,11 +222,16 @@ def _run(job: dict[str, Any], workdir: Path, scratch: Path, limits: Limits,
     def set_limits() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # Per user and counting threads, of which TensorFlow starts many; root is exempt, the jail's user is not.
+        resource.setrlimit(resource.RLIMIT_NPROC, (4096, 4096))
 
+    command = [sys.executable, "-I", "-m", "grader.child", str(write_fd)]
+    if isolation().namespaces:
+        command = _jailed(command, scratch, list(isolation().hidden))
     start = time.monotonic()
     with open(output_path, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "grader.child", str(write_fd)],
+            command,
             stdin=subprocess.PIPE,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -185,11 +284,16 @@ def _watch(process: subprocess.Popen, limits: Limits, start: float, result: Chil
         if time.monotonic() - start > limits.timeout:
             result.stop_reason = f"your code was stopped after the time limit of {limits.timeout:g} s"
             break
-        rss = _group_rss(process.pid)
+        count, rss = _group_usage(process.pid)
+        if count > limits.processes:
+            result.stop_reason = (f"your code was stopped for starting more than {limits.processes} processes "
+                                  f"({count})")
+            break
         if rss > limits.memory_mb * 1024 * 1024:
+            where = f" in {count} processes" if count > 1 else ""
             result.stop_reason = (
                 f"your code was stopped for using more than {limits.memory_mb:,} MB of memory "
-                f"({rss / 2**20:,.0f} MB)"
+                f"({rss / 2**20:,.0f} MB{where})"
             )
             break
         time.sleep(_POLL_SECONDS)
@@ -219,22 +323,40 @@ class _Reader(threading.Thread):
             self.queue.put(_END)
 
 
-def _group_rss(pgid: int) -> int:
-    """Resident bytes of every process in the process group `pgid`."""
-    total = 0
+def _group_usage(pgid: int) -> tuple[int, int]:
+    """How many processes, and how many resident bytes, in the process group `pgid` and in the PID namespace of
+    its processes if they have their own (a process that left the group by a new session still counts)."""
+    processes = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            if int(fields[2]) != pgid:  # fields after the name: state, ppid, pgrp, ...
+        if entry.isdigit():
+            processes.append((_process_group(entry), _pid_namespace(entry), entry))
+    own = _pid_namespace("self")
+    namespaces = {ns for group, ns, _ in processes if group == pgid and ns not in (own, None)}
+    count = total = 0
+    for group, ns, entry in processes:
+        if group == pgid or ns in namespaces:
+            count += 1
+            try:
+                with open(f"/proc/{entry}/statm", "rb") as f:
+                    total += int(f.read().split()[1]) * _PAGE
+            except (OSError, IndexError, ValueError):
                 continue
-            with open(f"/proc/{entry}/statm", "rb") as f:
-                total += int(f.read().split()[1]) * _PAGE
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
+    return count, total
+
+
+def _process_group(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[2])  # after the name: state, ppid, pgrp
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _pid_namespace(pid: str) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
 
 
 def _kill_group(pgid: int) -> None:

@@ -1,0 +1,89 @@
+"""The step between the grader and the child, run as root inside the child's own namespaces.
+
+    unshare --pid --fork --kill-child --mount --net --mount-proc -- python -I -m grader.jail SPEC
+
+Inside fresh PID, mount and network namespaces it hides what the student must not read (solutions, the cached
+reference artifact, the hidden checks, the tests and the repository history) under empty, unreadable tmpfs
+mounts, gives the child its own /tmp, keeps the interpreter, the grader package and the scratch folder
+reachable for an unprivileged user, then becomes that user (no groups, no capabilities, no new privileges) and
+executes the child. The mounts exist only in the child's
+namespace: the grader and everything else on the machine still see the real files.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+_PR_SET_NO_NEW_PRIVS = 38
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    os.umask(0o022)  # the folders made below must be passable by the child's user
+    keep = [Path(p) for p in spec["keep"]]
+    for blocked, kept in _blocked_ancestors(keep).items():
+        _reveal(blocked, kept)
+    for folder in map(Path, spec["private"]):  # its own /tmp: what it writes there goes with the namespace
+        if folder.is_dir():
+            _reveal(folder, [p for p in keep if folder in p.parents], "mode=1777,size=256m")
+    for path in spec["hide"]:
+        if os.path.isdir(path):  # a hidden folder may lie in a revealed one, which holds only what is kept
+            _mount("-t", "tmpfs", "-o", "size=4k,mode=000", "hidden", path)
+    uid = spec["uid"]
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)  # from root to another user: every capability goes too
+    if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise SystemExit("grader.jail: could not set no_new_privs")
+    command = spec["command"]
+    os.execv(command[0], command)
+
+
+def _mount(*args: str) -> None:
+    subprocess.run(["mount", *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _traversable(folder: Path) -> bool:
+    """Whether any user may pass through `folder` (the x bit for others)."""
+    try:
+        return bool(folder.stat().st_mode & 0o001)
+    except OSError:
+        return False
+
+
+def _blocked_ancestors(kept: list[Path]) -> dict[Path, list[Path]]:
+    """For each kept path under a folder that others cannot pass through, that folder (the outermost one)."""
+    blocked: dict[Path, list[Path]] = {}
+    for path in kept:
+        for ancestor in reversed(path.parents):
+            if ancestor != Path("/") and not _traversable(ancestor):
+                blocked.setdefault(ancestor, []).append(path)
+                break
+    # A kept path under another kept path is carried along with it.
+    return {a: [p for p in ps if not any(q != p and q in p.parents for q in ps)] for a, ps in blocked.items()}
+
+
+def _reveal(folder: Path, kept: list[Path], options: str = "mode=755") -> None:
+    """Cover `folder` (e.g. /root, mode 700, or /tmp) with an empty tmpfs that holds only the `kept` paths
+    under it (e.g. the interpreter's prefix, the scratch folder), bind-mounted back from the real tree."""
+    handles = [(os.open(path, os.O_PATH), path) for path in kept]  # the real paths, reachable once covered
+    _mount("-t", "tmpfs", "-o", options, "grader", str(folder))
+    for handle, path in handles:
+        if os.path.isdir(f"/proc/self/fd/{handle}"):
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+        # The kernel follows /proc/self/fd/N to the real folder; mount(8) must not resolve it to the covered path.
+        subprocess.run(["mount", "--no-canonicalize", "--bind", f"/proc/self/fd/{handle}", str(path)], check=True,
+                       pass_fds=(handle,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        os.close(handle)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Hostile submissions: each is graded with a reason, quickly, and touches nothing else.
+
+The files are in tests/fixtures/hostile/. Where a protection exists only when the grader runs as root on a
+kernel that allows namespaces (reading the solutions, the network, processes left in new sessions), the test
+says so and is skipped elsewhere; CI runs as root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import FIXTURES, ROOT, graded
+from grader import sandbox
+from grader.cli import main
+from grader.grading import grade_submission
+from grader.sandbox import Limits
+
+HOSTILE = FIXTURES / "hostile"
+isolated = pytest.mark.skipif(not sandbox.isolation().namespaces,
+                              reason=f"no namespaces here: {sandbox.isolation().reason}")
+
+
+def _check(result, category: str, description_part: str = ""):
+    return next(c for c in result.checks if c.category == category and description_part in c.description)
+
+
+def _processes_with(text: str) -> list[str]:
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in command:
+            found.append(f"{pid}: {command}")
+    return found
+
+
+def test_endless_loop_inside_a_function_keeps_what_was_measured_before_it() -> None:
+    start = time.monotonic()
+    result = graded(HOSTILE / "gap_loop_in_function.py", timeout=20)
+    assert time.monotonic() - start < 40
+    assert _check(result, "api", "gap_head").passed  # measured before the builder hung
+    builder = _check(result, "shape", "build_lenet_gap")
+    assert not builder.passed
+    assert "time limit of 20 s" in builder.output
+    assert "gap_loop_in_function.py, line" in builder.output  # where it was stuck
+    assert 0 < result.score < result.max_score
+
+
+def test_memory_bomb_is_stopped_at_the_cap() -> None:
+    start = time.monotonic()
+    result = grade_submission(HOSTILE / "gap_memory_bomb.py", ["gap"], Limits(timeout=60, memory_mb=1500))
+    elapsed = time.monotonic() - start
+    gap = result.assignments[0]
+    assert gap.score == 0
+    assert "more than 1,500 MB of memory" in gap.checks[0].output
+    assert elapsed < 40
+
+
+def test_os_exit_fails_the_checks_it_did_not_reach_and_keeps_the_others() -> None:
+    result = graded(HOSTILE / "gap_os_exit.py")
+    assert _check(result, "api", "gap_head").passed
+    builder = _check(result, "shape", "build_lenet_gap")
+    assert not builder.passed and "exited early (exit status 0)" in builder.output
+
+
+def test_segfault_is_named() -> None:
+    result = graded(HOSTILE / "gap_segfault.py")
+    assert _check(result, "api", "gap_head").passed
+    assert "killed by signal SIGSEGV" in _check(result, "shape", "build_lenet_gap").output
+
+
+def test_100_mb_of_prints_cost_the_assignment_and_not_the_grader() -> None:
+    start = time.monotonic()
+    result = graded(HOSTILE / "gap_prints_100mb.py")
+    assert time.monotonic() - start < 30
+    assert result.score == 0
+    assert "printed or wrote more output than allowed" in result.checks[0].output
+
+
+@isolated
+def test_processes_left_in_new_sessions_are_killed_with_the_child() -> None:
+    result = graded(HOSTILE / "gap_setsid_sleepers.py")
+    assert result.score == result.max_score  # the code itself is correct
+    time.sleep(0.5)
+    assert _processes_with("sleep 734") == []
+
+
+@isolated
+def test_the_reference_the_artifact_and_the_hidden_checks_cannot_be_read() -> None:
+    result = graded(HOSTILE / "gap_reads_reference.py")
+    assert result.score == 0
+    assert "gap_head, build_lenet_gap are not defined" in result.checks[0].output
+
+
+@isolated
+def test_no_network() -> None:
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 47391))
+    server.listen()
+    server.settimeout(0.2)
+    reached: list[bytes] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            reached.append(connection.recv(100))
+            connection.close()
+
+    listener = threading.Thread(target=accept, daemon=True)
+    listener.start()
+    try:
+        result = graded(HOSTILE / "gap_socket.py")
+    finally:
+        stop.set()
+        listener.join()
+        server.close()
+    assert reached == []
+    assert result.score == 0
+
+
+def test_patched_keras_cannot_change_a_count() -> None:
+    result = graded(HOSTILE / "gap_patched_keras.py")
+    params = _check(result, "params", "gap_head on 16 channels")
+    assert not params.passed
+    assert "expected 4,010, found 1,450" in params.output
+
+
+def test_a_fake_result_printed_and_written_everywhere_changes_nothing(tmp_path) -> None:
+    submission = tmp_path / "alice"
+    submission.mkdir()
+    (submission / "gap.py").write_text((HOSTILE / "gap_fake_results.py").read_text())
+    out = tmp_path / "results.json"
+    before = Path("/tmp/results.json").stat().st_mtime if Path("/tmp/results.json").exists() else None
+    outcome = CliRunner().invoke(main, [str(submission), "-a", "gap", "--json", str(out), "-q"])
+    assert outcome.exit_code == 0, outcome.output
+    report = json.loads(out.read_text())
+    assert report["score"] == 0 and report["max_score"] == 23
+    assert sorted(p.name for p in submission.iterdir()) == ["gap.py"]  # the submission folder is untouched
+    assert not (tmp_path / "results.json.tmp").exists()
+    if sandbox.isolation().namespaces:  # its /tmp was its own
+        after = Path("/tmp/results.json").stat().st_mtime if Path("/tmp/results.json").exists() else None
+        assert after == before
+
+
+def test_the_protections_applied_are_in_the_json(tmp_path) -> None:
+    out = tmp_path / "results.json"
+    outcome = CliRunner().invoke(main, [str(ROOT / "solutions" / "gap.py"), "--json", str(out), "-q"])
+    assert outcome.exit_code == 0, outcome.output
+    protections = json.loads(out.read_text())["extra_data"]["protections"]
+    assert protections["process_group"] and protections["time_limit"] and protections["memory_limit"]
+    assert protections["pid_namespace"] == sandbox.isolation().namespaces
+    if sandbox.isolation().namespaces:
+        assert protections["unprivileged_user"] and protections["network_namespace"]
+        assert str(ROOT / "solutions") in protections["hidden_paths"]
+    else:
+        assert protections["why_not"]
+
+
+def test_hostile_submissions_do_not_affect_the_next_student(tmp_path) -> None:
+    out = tmp_path / "json"
+    files = [HOSTILE / "gap_segfault.py", HOSTILE / "gap_prints_100mb.py", ROOT / "solutions" / "gap.py"]
+    outcome = CliRunner().invoke(main, [*map(str, files), "--json", str(out), "-q"])
+    assert outcome.exit_code == 0, outcome.output
+    good = json.loads((out / "gap.json").read_text())
+    assert good["score"] == good["max_score"] == 23
+
+
+def test_fork_bomb_is_stopped_and_every_process_killed() -> None:
+    start = time.monotonic()
+    result = graded(HOSTILE / "gap_fork_bomb.py")
+    assert time.monotonic() - start < 30
+    assert result.score == 0
+    # Copies of one process share their memory, but each counts it: the memory cap may come first.
+    assert re.search(r"starting more than 64 processes|MB in \d+ processes", result.checks[0].output)
