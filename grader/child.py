@@ -92,10 +92,29 @@ def _run_probe(module: types.ModuleType, probe: dict[str, Any], labels: set[str]
             if not isinstance(returned, keras.Model):
                 return {"returned": returned_type, "model": None, "error": None}
             model = returned
-        config = keras.saving.serialize_keras_object(model)
-        return {"returned": returned_type, "model": json.loads(json.dumps(config, default=str)), "error": None}
+        config = json.loads(json.dumps(keras.saving.serialize_keras_object(model), default=str))
+        return {"returned": returned_type, "model": config, "error": None, **_measure_here(model, config, probe)}
     except BaseException as exc:
         return {"returned": None, "model": None, "error": describe_exception(exc, labels)}
+
+
+def _measure_here(model: Any, config: dict[str, Any], probe: dict[str, Any]) -> dict[str, Any]:
+    """Measurements taken here, for a model the grader cannot rebuild (custom layer classes, Lambda).
+
+    Such a model cannot be rebuilt without running the student's code, so it is measured in this process,
+    which ran it; the report says so.
+    """
+    from grader.measure import foreign_classes, measure
+
+    foreign = sorted(set(foreign_classes(config)))
+    if not foreign:
+        return {}
+    measures = tuple(m for m in probe.get("measures", []) if m != "convergence")
+    try:
+        measured = measure(model, tuple(tuple(s) for s in probe.get("sizes", [])), measures)
+        return {"foreign": foreign, "measured_here": json.loads(json.dumps(measured, default=str))}
+    except Exception as exc:
+        return {"foreign": foreign, "measured_here": None, "measure_error": f"{type(exc).__name__}: {exc}"[:500]}
 
 
 def describe_exception(exc: BaseException, labels: set[str]) -> str:

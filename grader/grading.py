@@ -79,11 +79,11 @@ def grade_assignment(rubric: Rubric, path: Path, limits: sandbox.Limits, profile
     checks = [_load_check(rubric, problem)]
     context = Context(rubric, outcomes, reference)
     checks += [_judge(rubric, spec, context) for spec in rubric.checks]
-    notes = ()
+    notes = tuple(dict.fromkeys(o.note for o in outcomes.values() if o.note))
     if any("convergence" in p.measures for p in rubric.probes.values()):
         from grader.convergence import device_name
 
-        notes = (f"training: profile {profile} on {device_name()}",)
+        notes += (f"training: profile {profile} on {device_name()}",)
     return AssignmentResult(rubric.name, file.name, tuple(checks), time.monotonic() - start, notes)
 
 
@@ -158,6 +158,8 @@ def _measure(rubric: Rubric, probe, message: dict, profile: str) -> Outcome:
         return Outcome(returned=message.get("returned"))
     from grader.measure import RebuildError, measure, rebuild  # imports TensorFlow: only when needed
 
+    if message.get("foreign"):
+        return _measured_in_child(probe, message)
     config = copy.deepcopy(message["model"]) if "convergence" in probe.measures else None
     try:
         model = rebuild(message["model"])
@@ -175,6 +177,22 @@ def _measure(rubric: Rubric, probe, message: dict, profile: str) -> Outcome:
         except Exception as exc:  # a network that cannot be trained is a result, not a crash
             measured["convergence"] = {"error": f"training failed: {str(exc).strip().splitlines()[0][:300]}"}
     return Outcome(returned=message.get("returned"), measured=measured)
+
+
+def _measured_in_child(probe, message: dict) -> Outcome:
+    """A model with custom layers or Lambda: the child measured it, as the grader cannot rebuild it."""
+    classes = ", ".join(message["foreign"])
+    if message.get("measured_here") is None:
+        return Outcome(returned=message.get("returned"),
+                       error=f"the model uses {classes}, which the grader cannot rebuild, and measuring it where it "
+                             f"was built failed: {message.get('measure_error')}")
+    measured = dict(message["measured_here"])
+    if "convergence" in probe.measures:
+        measured["convergence"] = {"error": f"the model uses {classes}: the grader trains only models it can rebuild "
+                                            "from standard Keras layers"}
+    note = (f"your code uses {classes}, which the grader cannot rebuild on its own side: the figures of models "
+            "with it were measured in the process that ran your code")
+    return Outcome(returned=message.get("returned"), measured=measured, note=note)
 
 
 def _load_check(rubric: Rubric, problem: str | None) -> CheckResult:

@@ -60,7 +60,8 @@ class Probe:
         """What the child needs to make this call."""
         shape = list(self.block_input) if self.block_input is not None else None
         return {"id": self.id, "function": self.function, "args": list(self.args), "kwargs": self.kwargs,
-                "block_input": shape, "harness": self.harness, "needs": [self.function]}
+                "block_input": shape, "harness": self.harness, "needs": [self.function],
+                "measures": list(self.measures), "sizes": [list(s) for s in self.sizes]}
 
 
 def _shape_text(shape: tuple[int | None, ...]) -> str:
@@ -135,6 +136,7 @@ class Outcome:
     returned: str | None = None
     measured: dict[str, Any] | None = None
     error: str | None = None
+    note: str | None = None  # how it was measured, when not the usual way
 
 
 class Context:

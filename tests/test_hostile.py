@@ -189,3 +189,16 @@ def test_fork_bomb_is_stopped_and_every_process_killed() -> None:
     assert result.score == 0
     # Copies of one process share their memory, but each counts it: the memory cap may come first.
     assert re.search(r"starting more than 64 processes|MB in \d+ processes", result.checks[0].output)
+
+
+@pytest.mark.parametrize(("fixture", "classes"),
+                         [("gap_custom_layer.py", "MeanOverSpace"), ("gap_lambda.py", "Lambda")])
+def test_a_model_the_grader_cannot_rebuild_is_measured_in_the_child_and_the_report_says_so(fixture, classes) -> None:
+    result = graded(FIXTURES / "gap" / fixture)
+    assert _check(result, "params", "build_lenet_gap(10, 1)").passed  # measured, there
+    assert _check(result, "values", "build_lenet_gap").passed
+    notes = [n for n in result.notes if "measured in the process that ran your code" in n]
+    assert len(notes) == 1 and classes in notes[0]
+    assert "kernel_size=7" not in " ".join(result.notes)  # the hidden calls' arguments stay hidden
+    training = _check(result, "convergence")
+    assert not training.passed and "only models it can rebuild" in training.output
