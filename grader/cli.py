@@ -92,3 +92,35 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
         click.echo(traceback.format_exc(), err=True)
         sys.exit(errors.EXIT_GRADER_FAILED)
     sys.exit(status)
+
+
+@main.command("batch")
+@click.argument("root", type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder for results/<student>.json, grades.csv, summary.md and histogram.png.")
+@click.option("--jobs", "-j", default=1, show_default=True, help="Students graded at once.")
+@click.option("--force", is_flag=True, help="Grade again students that already have a result.")
+@click.option("--assignment", "-a", "assignments", multiple=True, help="Grade only this assignment (repeatable).")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds per assignment.")
+@click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
+@click.option("--profile", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
+              help="Training budget of the convergence checks.")
+def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tuple[str, ...], timeout: float,
+                  memory: int, profile: str) -> None:
+    """Grade a class: every subfolder or .zip of ROOT is one student."""
+    from grader.batch import grade_class
+
+    def progress(items, total):
+        with click.progressbar(items, length=total, label="grading", file=sys.stderr) as bar:
+            yield from bar
+
+    try:
+        summary = grade_class(root, out, jobs=jobs, force=force, assignments=list(assignments) or None,
+                              limits=Limits(timeout=timeout, memory_mb=memory), profile=profile, progress=progress)
+    except errors.GraderError as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    click.echo(f"graded {len(summary['graded'])} student(s), skipped {summary['skipped']} already graded "
+               f"(--force grades them again); {summary['students']} in {out / 'grades.csv'}")
+    for name, count in summary["most_failed"]:
+        click.echo(f"  failed by {count}: {name}")

@@ -1,0 +1,172 @@
+"""Grading a whole class: one student per subfolder or `.zip` of a root folder, in parallel, resumable.
+
+Each student's result is written to `<out>/results/<student>.json` (Gradescope's format) as soon as it is
+known, so that an interrupted run resumes where it stopped; `grades.csv` and the class summary are made from
+those files at the end.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import json
+import multiprocessing
+import os
+import shutil
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.errors import UsageError
+from grader.sandbox import Limits
+
+_MAX_UNZIPPED_BYTES = 50_000_000
+
+
+@dataclass(frozen=True)
+class Student:
+    name: str
+    path: Path  # a folder, or a .zip to unpack first
+
+
+def students(root: Path) -> list[Student]:
+    """Every student under `root`: each subfolder and each `.zip`, by name."""
+    if not root.is_dir():
+        raise UsageError(f"no such folder: {root}")
+    found = [Student(p.stem if p.suffix == ".zip" else p.name, p) for p in sorted(root.iterdir())
+             if (p.is_dir() and not p.name.startswith(".")) or p.suffix.lower() == ".zip"]
+    if not found:
+        raise UsageError(f"no student folders or .zip files in {root}")
+    return found
+
+
+def unpack(archive: Path, folder: Path) -> Path:
+    """Unpack a student's zip safely (no paths outside `folder`, a size cap); returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive) as bundle:
+        total = 0
+        for member in bundle.infolist():
+            target = (folder / member.filename).resolve()
+            if not target.is_relative_to(folder.resolve()):
+                continue  # a path that climbs out of the folder is skipped
+            total += member.file_size
+            if total > _MAX_UNZIPPED_BYTES:
+                break
+            if member.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with bundle.open(member) as source, open(target, "wb") as sink:
+                    shutil.copyfileobj(source, sink)
+    return folder
+
+
+def _grade_one(student: Student, out: str, assignments: list[str] | None, limits: Limits, profile: str,
+               threads: int) -> dict[str, Any]:
+    """Grade one student in a worker process and write its JSON; returns a short summary."""
+    _limit_threads(threads)
+    from grader.grading import grade_submission
+    from grader.reports import gradescope
+
+    results = Path(out) / "results"
+    path = student.path
+    try:
+        if path.suffix.lower() == ".zip":
+            path = unpack(path, Path(out) / "unpacked" / student.name)
+        result = grade_submission(path, assignments, limits, profile)
+        report = gradescope.to_dict(result)
+    except Exception as exc:  # e.g. a zip that is no zip, or no assignment file at all: 0 of the same maximum
+        from grader.rubrics import RUBRICS
+
+        names = assignments or list(RUBRICS)
+        report = {"score": 0, "max_score": sum(RUBRICS[n].max_score for n in names), "tests": [],
+                  "output": f"not graded: {exc}",
+                  "extra_data": {"assignments": {n: {"score": 0, "max_score": RUBRICS[n].max_score} for n in names},
+                                 "error": str(exc)}}
+    target = results / f"{student.name}.json"
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=1, sort_keys=True))
+    tmp.replace(target)
+    return {"student": student.name, "score": report["score"], "max_score": report["max_score"]}
+
+
+def _limit_threads(threads: int) -> None:
+    """Share the cores between the workers: TensorFlow would otherwise start a pool per core in each."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(max(threads // 2, 1))
+    except RuntimeError:  # already initialised in this worker
+        pass
+
+
+def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, assignments: list[str] | None = None,
+                limits: Limits | None = None, profile: str = "quick",
+                progress: Callable[[Iterator[Any], int], Iterator[Any]] | None = None) -> dict[str, Any]:
+    """Grade every student under `root` into `out`; returns what was graded, skipped and the summary."""
+    limits = limits or Limits()
+    everyone = students(root)
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    todo = [s for s in everyone if force or not (out / "results" / f"{s.name}.json").is_file()]
+    threads = max((os.cpu_count() or 1) // max(jobs, 1), 1)
+    done: list[dict[str, Any]] = []
+    if todo:
+        context = multiprocessing.get_context("spawn")  # a clean interpreter per worker, TensorFlow imported once
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [pool.submit(_grade_one, s, str(out), assignments, limits, profile, threads) for s in todo]
+            finished = concurrent.futures.as_completed(futures)
+            for future in progress(finished, len(futures)) if progress else finished:
+                done.append(future.result())
+    summary = summarize(out, [s.name for s in everyone])
+    return {"graded": [d["student"] for d in done], "skipped": len(everyone) - len(todo), **summary}
+
+
+def summarize(out: Path, names: list[str]) -> dict[str, Any]:
+    """`grades.csv`, `summary.md` and `histogram.png` from the results of `names`."""
+    reports = {}
+    for name in names:
+        path = out / "results" / f"{name}.json"
+        if path.is_file():
+            reports[name] = json.loads(path.read_text())
+    assignments = sorted({a for r in reports.values() for a in r["extra_data"].get("assignments", {})})
+    with open(out / "grades.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", *assignments, "total", "max_score", "percent"])
+        for name, report in sorted(reports.items()):
+            per = report["extra_data"].get("assignments", {})
+            top = report["max_score"] or sum(a.get("max_score", 0) for a in per.values()) or None
+            percent = f"{100 * report['score'] / top:.1f}" if top else "0.0"
+            writer.writerow([name, *(per.get(a, {}).get("score", "") for a in assignments), report["score"],
+                             top if top is not None else "", percent])
+    failed = Counter(t["name"] for r in reports.values() for t in r["tests"] if t["status"] == "failed")
+    percents = [100 * r["score"] / r["max_score"] for r in reports.values() if r["max_score"]]
+    lines = [f"# Class summary: {len(reports)} students", ""]
+    if percents:
+        lines += [f"Mean {sum(percents) / len(percents):.1f}%, lowest {min(percents):.1f}%, "
+                  f"highest {max(percents):.1f}%.", "", "![scores](histogram.png)", ""]
+    lines += ["## Checks failed most often", "", "| students | check |", "|---|---|"]
+    lines += [f"| {count} | {name} |" for name, count in failed.most_common(15)]
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    _histogram(percents, out / "histogram.png")
+    return {"students": len(reports), "most_failed": failed.most_common(5)}
+
+
+def _histogram(percents: list[float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 3.2))
+    axes.hist(percents, bins=[i * 10 for i in range(11)], color="#4477aa", edgecolor="white")
+    axes.set_xlabel("score (%)")
+    axes.set_ylabel("students")
+    axes.set_title(f"{len(percents)} students")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

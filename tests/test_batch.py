@@ -1,0 +1,50 @@
+"""`grade batch`: a class graded in parallel, resumable, with grades.csv and a summary."""
+
+from __future__ import annotations
+
+import csv
+import json
+import zipfile
+
+from click.testing import CliRunner
+
+from conftest import GAP, ROOT
+from grader.cli import main
+
+
+def _class(root):
+    (root / "alice").mkdir(parents=True)
+    (root / "alice" / "gap.py").write_text((ROOT / "solutions" / "gap.py").read_text())
+    (root / "bob").mkdir()
+    (root / "bob" / "gap.py").write_text((ROOT / "assignments" / "gap.py").read_text())
+    with zipfile.ZipFile(root / "carol.zip", "w") as bundle:
+        bundle.write(GAP / "gap_wrong_kernel.py", "carol/gap.py")
+        bundle.writestr("../../escaped.py", "print('outside')")  # must not land outside the unpacked folder
+    (root / "dave.zip").write_text("not a zip file")
+
+
+def test_batch_grades_a_class_in_parallel_and_resumes(tmp_path) -> None:
+    root, out = tmp_path / "class", tmp_path / "out"
+    _class(root)
+    first = CliRunner().invoke(main, ["batch", str(root), "--out", str(out), "--jobs", "2", "-a", "gap"])
+    assert first.exit_code == 0, first.output
+    assert "graded 4 student(s), skipped 0" in first.output
+    with open(out / "grades.csv") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert rows["alice"]["gap"] == "23" and rows["alice"]["percent"] == "100.0"
+    assert rows["bob"]["total"] == "0"
+    assert 0 < float(rows["carol"]["total"]) < 23  # the zip was unpacked and graded
+    assert rows["dave"]["total"] == "0" and rows["dave"]["max_score"] == "23"  # same maximum, with a reason
+    assert "not graded" in json.loads((out / "results" / "dave.json").read_text())["output"]
+    assert not list(tmp_path.rglob("escaped.py"))
+    assert (out / "histogram.png").stat().st_size > 1000
+    summary = (out / "summary.md").read_text()
+    assert "Class summary: 4 students" in summary and "gap/params: gap_head on 16 channels" in summary
+
+    again = CliRunner().invoke(main, ["batch", str(root), "--out", str(out), "-a", "gap"])
+    assert "graded 0 student(s), skipped 4" in again.output
+    (out / "results" / "bob.json").unlink()
+    resumed = CliRunner().invoke(main, ["batch", str(root), "--out", str(out), "-a", "gap"])
+    assert "graded 1 student(s), skipped 3" in resumed.output
+    with open(out / "grades.csv") as f:
+        assert len(list(csv.DictReader(f))) == 4
