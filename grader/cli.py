@@ -49,6 +49,8 @@ def main() -> None:
               help="Write Gradescope results.json here (a folder of <submission>.json for several).")
 @click.option("--feedback", "feedback_path", type=click.Path(path_type=Path),
               help="Write a feedback page (Markdown, with training-curve plots) into this folder.")
+@click.option("--junit", "junit_path", type=click.Path(path_type=Path),
+              help="Write JUnit XML here (one test case per check) for CI.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds per assignment.")
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--fail-under", type=float, default=None, help="Exit 1 when a submission scores below PERCENT.")
@@ -56,7 +58,7 @@ def main() -> None:
               help="Training budget of the convergence checks: quick (CPU, default without a GPU) or full.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the totals.")
 def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path: Path | None,
-                feedback_path: Path | None, timeout: float,
+                feedback_path: Path | None, junit_path: Path | None, timeout: float,
                 memory: int, fail_under: float | None, profile: str | None, quiet: bool) -> None:
     """Grade submission folders (or single files) and print a report."""
     from grader.grading import grade_submission
@@ -68,8 +70,10 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
             from grader.convergence import default_profile
 
             profile = default_profile()
+        results = []
         for path in paths:
             result = grade_submission(path, list(assignments) or None, limits, profile)
+            results.append(result)
             if quiet:
                 click.echo(f"{path}: {result.score:g} / {result.max_score:g}")
             else:
@@ -84,6 +88,11 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
                 feedback.write(result, feedback_path / (path.stem or path.name) if len(paths) > 1 else feedback_path)
             if fail_under is not None and result.percent < fail_under:
                 status = errors.EXIT_BELOW_THRESHOLD
+        if junit_path is not None:
+            from grader.reports import junit
+
+            junit_path.parent.mkdir(parents=True, exist_ok=True)
+            junit_path.write_text(junit.render(results))
     except errors.GraderError as exc:
         click.echo(f"Error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)

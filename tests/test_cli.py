@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 
 from click.testing import CliRunner
 
@@ -12,7 +13,8 @@ from grader.cli import main
 
 def test_json_report_has_gradescope_fields_and_test_names(tmp_path) -> None:
     target = tmp_path / "results.json"
-    outcome = CliRunner().invoke(main, [str(GAP / "gap_no_softmax.py"), "--json", str(target)])
+    outcome = CliRunner().invoke(main, [str(GAP / "gap_no_softmax.py"), "--json", str(target),
+                                        "--junit", str(tmp_path / "junit.xml")])
     assert outcome.exit_code == 0, outcome.output
     data = json.loads(target.read_text())
     assert {"score", "max_score", "execution_time", "tests", "extra_data"} <= set(data)
@@ -21,6 +23,16 @@ def test_json_report_has_gradescope_fields_and_test_names(tmp_path) -> None:
     assert {t["status"] for t in data["tests"]} == {"passed", "failed"}
     assert data["extra_data"]["assignments"]["gap"]["file"] == "gap_no_softmax.py"
     assert "FAIL" in outcome.output and "values: build_lenet_gap outputs class probabilities" in outcome.output
+
+    # The same run as JUnit XML: one case per check, the failures with their messages, hidden ones kept hidden.
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    cases = suite.findall("testcase")
+    assert len(cases) == len(data["tests"])
+    assert int(suite.get("failures")) == sum(t["status"] == "failed" for t in data["tests"])
+    failure = next(c for c in cases if c.get("classname") == "gap.values").find("failure")
+    assert "not probabilities" in failure.get("message") or "probabilit" in failure.text
+    hidden = [t["output"] for t in data["tests"] if t["visibility"] == "after_due_date"]
+    assert hidden and all(o.startswith("hidden check") for o in hidden)
 
 
 def test_fail_under_exits_1_below_the_threshold() -> None:
