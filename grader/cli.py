@@ -133,3 +133,22 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
                f"(--force grades them again); {summary['students']} in {out / 'grades.csv'}")
     for name, count in summary["most_failed"]:
         click.echo(f"  failed by {count}: {name}")
+
+
+@main.command("gradescope")
+@click.option("--out", "out", default=Path("autograder.zip"), show_default=True, type=click.Path(path_type=Path),
+              help="Where to write the autograder zip.")
+@click.option("--assignment", "-a", "assignments", multiple=True, help="Only this assignment (repeatable).")
+@click.option("--profile", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
+              help="Training budget on Gradescope (its machines have no GPU).")
+def gradescope_command(out: Path, assignments: tuple[str, ...], profile: str) -> None:
+    """Build Gradescope's autograder zip: setup.sh, run_autograder, the grader, the reference artifacts."""
+    from grader.package import gradescope_zip
+
+    try:
+        path = gradescope_zip(out, list(assignments) or None, profile)
+    except errors.GraderError as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): upload it as the autograder, base image "
+               "Ubuntu 22.04 or newer")

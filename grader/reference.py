@@ -38,12 +38,17 @@ def _key(solution: Path) -> str:
     return digest.hexdigest()[:20]
 
 
+def artifact_path(rubric: Rubric, profile: str = "quick") -> Path:
+    """Where the reference artifact of `rubric` under `profile` is cached (it may not exist yet)."""
+    return cache_dir() / f"{rubric.name}-{profile}-{_key(solutions_dir() / f'{rubric.name}.py')}.json"
+
+
 def reference_measurements(rubric: Rubric, profile: str = "quick") -> dict[str, dict[str, Any]]:
     """The reference's measurements for every probe of `rubric`, from the cache or computed now."""
     solution = solutions_dir() / f"{rubric.name}.py"
     if not solution.is_file():
         raise GraderError(f"the reference solution {solution} is missing; set GRADER_SOLUTIONS")
-    path = cache_dir() / f"{rubric.name}-{profile}-{_key(solution)}.json"
+    path = artifact_path(rubric, profile)
     if path.is_file():
         return json.loads(path.read_text())
     measured = _compute(rubric, solution, profile)

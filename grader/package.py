@@ -1,0 +1,81 @@
+"""The Gradescope autograder: a zip with `setup.sh`, `run_autograder`, the grader and the reference artifacts.
+
+Gradescope unpacks the zip into /autograder/source, runs `setup.sh` once when it builds the image, and runs
+`run_autograder` for each submission, which it puts in /autograder/submission; the results go to
+/autograder/results/results.json. Gradescope runs it as root, so students' code runs jailed (see sandbox.py):
+the solutions and artifacts in the zip are hidden from it.
+"""
+
+from __future__ import annotations
+
+import shlex
+import zipfile
+from pathlib import Path
+
+from grader.reference import _PACKAGE, artifact_path, cache_dir, reference_measurements, solutions_dir
+from grader.rubrics import RUBRICS
+
+SETUP = """#!/usr/bin/env bash
+# Run once by Gradescope when it builds the autograder image (Ubuntu 22.04 or newer; Python 3.11 or 3.12).
+set -euo pipefail
+cd /autograder/source
+PYTHON=$(command -v python3.11 || command -v python3.12 || command -v python3)
+$PYTHON -m venv /autograder/venv
+/autograder/venv/bin/pip install --quiet --upgrade pip
+/autograder/venv/bin/pip install --quiet .
+"""
+
+RUN = """#!/usr/bin/env bash
+# Run by Gradescope for each submission. AUTOGRADER_ROOT and GRADER_PYTHON exist for testing elsewhere.
+ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
+PYTHON="${{GRADER_PYTHON:-$ROOT/venv/bin/python}}"
+export GRADER_CACHE="$ROOT/source/.grader-cache" GRADER_SOLUTIONS="$ROOT/source/solutions"
+mkdir -p "$ROOT/results"
+cd "$ROOT/source"
+"$PYTHON" -m grader "$ROOT/submission" {assignments} --profile {profile} --json "$ROOT/results/results.json"
+status=$?
+if [ "$status" -ge 2 ] || [ ! -s "$ROOT/results/results.json" ]; then
+  # The grader itself failed: say so on Gradescope rather than leave no result.
+  message="The autograder could not grade this submission (exit status $status); please tell the course staff."
+  printf '{{"score": 0, "output": "%s", "tests": []}}\\n' "$message" > "$ROOT/results/results.json"
+fi
+exit 0
+"""
+
+
+def gradescope_zip(out: Path, assignments: list[str] | None = None, profile: str = "quick") -> Path:
+    """Write the autograder zip for `assignments` (all by default), computing missing reference artifacts."""
+    names = assignments or list(RUBRICS)
+    unknown = [n for n in names if n not in RUBRICS]
+    if unknown:
+        from grader.errors import UsageError
+
+        raise UsageError(f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(RUBRICS)}")
+    for name in names:
+        reference_measurements(RUBRICS[name], profile)
+    only = " ".join(f"-a {shlex.quote(n)}" for n in names)  # a missing file then scores 0 of the same maximum
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+        _add_text(bundle, "setup.sh", SETUP, executable=True)
+        _add_text(bundle, "run_autograder", RUN.format(assignments=only, profile=profile), executable=True)
+        root = _PACKAGE.parent
+        for file in ("pyproject.toml", "README.md"):
+            if (root / file).is_file():
+                bundle.write(root / file, file)
+        for path in sorted(_PACKAGE.rglob("*.py")):
+            bundle.write(path, f"grader/{path.relative_to(_PACKAGE).as_posix()}")
+        for name in names:
+            bundle.write(solutions_dir() / f"{name}.py", f"solutions/{name}.py")
+            artifact = artifact_path(RUBRICS[name], profile)
+            bundle.write(artifact, f".grader-cache/{artifact.name}")
+        data = cache_dir() / "data" / "mnist-5000.npz"
+        if data.is_file():
+            bundle.write(data, f".grader-cache/data/{data.name}")
+    return out
+
+
+def _add_text(bundle: zipfile.ZipFile, name: str, text: str, executable: bool = False) -> None:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (0o100755 if executable else 0o100644) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    bundle.writestr(info, text)

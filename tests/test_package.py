@@ -1,0 +1,57 @@
+"""`grade gradescope`: the autograder zip, run in a fake /autograder layout as Gradescope would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+from click.testing import CliRunner
+
+from conftest import GAP
+from grader.cli import main
+
+
+def test_the_autograder_zip_grades_a_submission_in_a_gradescope_layout(tmp_path) -> None:
+    archive = tmp_path / "autograder.zip"
+    outcome = CliRunner().invoke(main, ["gradescope", "--out", str(archive), "-a", "gap"])
+    assert outcome.exit_code == 0, outcome.output
+    with zipfile.ZipFile(archive) as bundle:
+        names = set(bundle.namelist())
+        assert {"setup.sh", "run_autograder", "pyproject.toml", "grader/cli.py", "solutions/gap.py"} <= names
+        assert any(n.startswith(".grader-cache/gap-quick-") for n in names)  # the reference artifact
+        assert not any(n.startswith(("solutions/inception", "tests/")) for n in names)
+        assert bundle.getinfo("run_autograder").external_attr >> 16 & 0o111
+        bundle.extractall(tmp_path / "autograder" / "source")
+    root = tmp_path / "autograder"
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "GRADER_PYTHON": sys.executable}
+    env.pop("GRADER_CACHE", None)
+    env.pop("GRADER_SOLUTIONS", None)
+
+    (root / "submission").mkdir()
+    (root / "submission" / "gap.py").write_text((GAP / "gap_wrong_kernel.py").read_text())
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["max_score"] == 23 and 0 < results["score"] < 23
+    assert any(t["name"].startswith("gap/params") and t["status"] == "failed" for t in results["tests"])
+    # The reference came from the artifact in the zip, not from a new computation.
+    assert sorted(p.name for p in (root / "source" / ".grader-cache").glob("gap-*.json")) == \
+        sorted(n.split("/")[-1] for n in names if n.startswith(".grader-cache/gap-"))
+
+    (root / "submission" / "gap.py").unlink()
+    (root / "submission" / "notes.txt").write_text("forgot the code")
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True,
+                          text=True, timeout=600)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 0 and results["max_score"] == 23
+    assert "no file for 'gap'" in results["tests"][0]["output"]
+
+    # A grader that cannot start still leaves a result that says so.
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")],
+                          env={**env, "GRADER_PYTHON": "/nonexistent/python"}, capture_output=True, text=True)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "could not grade" in results["output"]
