@@ -4,13 +4,13 @@ A Flatten + Dense head ties a network to one input size. A global-average-poolin
 map per class with a convolution and averages each map to a single score, so the same weights classify a 28x28
 or a 64x64 image, and the score does not depend on where in the image the object is.
 
-Fill in the two functions below, then check your work with `grade assignments/gap.py`.
+Fill in the functions below, then check your work with `grade assignments/gap.py`.
 """
 
 from __future__ import annotations
 
 import keras
-from keras import layers  # noqa: F401
+from keras import layers
 
 
 def gap_head(features, num_classes: int, kernel_size: int = 5):
@@ -25,8 +25,8 @@ def gap_head(features, num_classes: int, kernel_size: int = 5):
         A Keras tensor of shape (batch, num_classes) holding class probabilities.
     """
     raise NotImplementedError(
-        "gap_head: apply Conv2D(num_classes, kernel_size, padding='same') to make one map per class, "
-        "average each map with GlobalAveragePooling2D, and turn the scores into probabilities with softmax."
+        "gap_head: apply Conv2D(num_classes, kernel_size, padding='same') to make one map per class, average "
+        "each map with GlobalAveragePooling2D, and turn the scores into probabilities with softmax."
     )
 
 
@@ -41,6 +41,6 @@ def build_lenet_gap(num_classes: int = 10, channels: int = 1) -> keras.Model:
     """
     raise NotImplementedError(
         "build_lenet_gap: start from keras.Input(shape=(None, None, channels)), add Conv2D(6, 5) with ReLU, "
-        "MaxPooling2D(2), Conv2D(16, 5) with ReLU, MaxPooling2D(2), finish with your gap_head, and return "
-        "a keras.Model."
+        "MaxPooling2D(2), Conv2D(16, 5) with ReLU, MaxPooling2D(2), finish with your gap_head, and return a "
+        "keras.Model."
     )

@@ -152,3 +152,28 @@ def gradescope_command(out: Path, assignments: tuple[str, ...], profile: str) ->
         sys.exit(exc.exit_code)
     click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): upload it as the autograder, base image "
                "Ubuntu 22.04 or newer")
+
+
+@main.command("build")
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if assignments/ is out of date.")
+@click.option("--solutions", "solutions", type=click.Path(path_type=Path), default=None,
+              help="Folder of reference solutions (default: solutions/ beside the grader, or $GRADER_SOLUTIONS).")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Where the stubs and notebooks go (default: assignments/ beside the solutions).")
+def build_command(check: bool, solutions: Path | None, out: Path | None) -> None:
+    """Make the student stubs (.py) and notebooks (.ipynb) from the marked regions of the solutions."""
+    from grader.build import BuildError, build
+    from grader.reference import solutions_dir
+
+    solutions = solutions or solutions_dir()
+    out = out or solutions.parent / "assignments"
+    try:
+        stale = build(solutions, out, check=check)
+    except BuildError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(errors.EXIT_USAGE)
+    if check and stale:
+        click.echo(f"out of date in {out}: {', '.join(stale)}; run `grade build`", err=True)
+        sys.exit(1)
+    click.echo(f"{out}: {len(stale)} file(s) {'to update' if check else 'written'}"
+               + (f" ({', '.join(stale)})" if stale else ", all up to date"))

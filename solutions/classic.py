@@ -9,6 +9,9 @@ from keras import layers
 def build_lenet5(num_classes: int = 10) -> keras.Model:
     """LeNet-5 with tanh and average pooling; C3 densely connected. 61,706 parameters for 10 classes."""
     # BEGIN SOLUTION
+    # HINT: build_lenet5: a keras.Sequential on 32x32x1 inputs: Conv2D(6, 5, 'tanh') -> AveragePooling2D(2) ->
+    #   Conv2D(16, 5, 'tanh') -> AveragePooling2D(2) -> Conv2D(120, 5, 'tanh') -> Flatten -> Dense(84, 'tanh')
+    #   -> Dense(num_classes, 'softmax'): 61,706 parameters for 10 classes.
     return keras.Sequential([
         keras.Input(shape=(32, 32, 1)),
         layers.Conv2D(6, 5, activation="tanh"),
@@ -26,6 +29,9 @@ def build_lenet5(num_classes: int = 10) -> keras.Model:
 def build_alexnet(num_classes: int = 1000) -> keras.Model:
     """Single-tower AlexNet on 227x227x3, ReLU throughout, no LRN. 62,378,344 parameters."""
     # BEGIN SOLUTION
+    # HINT: build_alexnet: 227x227x3 inputs; Conv2D(96, 11, strides=4) ReLU -> MaxPooling2D(3, 2) -> Conv2D(256, 5,
+    #   'same') ReLU -> MaxPooling2D(3, 2) -> three Conv2D 3x3 'same' (384, 384, 256) ReLU -> MaxPooling2D(3, 2) ->
+    #   Flatten -> Dense(4096) ReLU, Dropout(0.5), twice -> Dense(num_classes, 'softmax').
     return keras.Sequential([
         keras.Input(shape=(227, 227, 3)),
         layers.Conv2D(96, 11, strides=4, activation="relu"),
@@ -49,6 +55,9 @@ def build_alexnet(num_classes: int = 1000) -> keras.Model:
 def build_vgg16(num_classes: int = 1000) -> keras.Model:
     """VGG-16 (configuration D) on 224x224x3. 138,357,544 parameters, as keras.applications.VGG16."""
     # BEGIN SOLUTION
+    # HINT: build_vgg16: 224x224x3 inputs; five stages of 3x3 'same' ReLU convolutions (2 x 64, 2 x 128, 3 x 256,
+    #   3 x 512, 3 x 512), each followed by MaxPooling2D(2) -> Flatten -> Dense(4096) ReLU twice ->
+    #   Dense(num_classes, 'softmax'): 138,357,544 parameters for 1000 classes.
     model = keras.Sequential([keras.Input(shape=(224, 224, 3))], name="vgg16")
     for filters, convs in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
         for _ in range(convs):

@@ -23,6 +23,8 @@ def gap_head(features, num_classes: int, kernel_size: int = 5):
         A Keras tensor of shape (batch, num_classes) holding class probabilities.
     """
     # BEGIN SOLUTION
+    # HINT: gap_head: apply Conv2D(num_classes, kernel_size, padding='same') to make one map per class, average
+    #   each map with GlobalAveragePooling2D, and turn the scores into probabilities with softmax.
     class_maps = layers.Conv2D(num_classes, kernel_size, padding="same")(features)
     scores = layers.GlobalAveragePooling2D()(class_maps)
     return layers.Softmax()(scores)
@@ -39,6 +41,9 @@ def build_lenet_gap(num_classes: int = 10, channels: int = 1) -> keras.Model:
         A keras.Model mapping (batch, height, width, channels) images to (batch, num_classes) probabilities.
     """
     # BEGIN SOLUTION
+    # HINT: build_lenet_gap: start from keras.Input(shape=(None, None, channels)), add Conv2D(6, 5) with ReLU,
+    #   MaxPooling2D(2), Conv2D(16, 5) with ReLU, MaxPooling2D(2), finish with your gap_head, and return a
+    #   keras.Model.
     inputs = keras.Input(shape=(None, None, channels))
     x = layers.Conv2D(6, 5, padding="same", activation="relu")(inputs)
     x = layers.MaxPooling2D(2)(x)

@@ -11,13 +11,18 @@ import keras
 from keras import layers
 
 
+# BEGIN SOLUTION ONLY
 def _conv(x, filters: int, kernel_size: int, strides: int = 1):
     return layers.Conv2D(filters, kernel_size, strides=strides, padding="same", activation="relu")(x)
+# END SOLUTION ONLY
 
 
 def naive_inception_block(x, f1: int, f3: int, f5: int):
     """1x1, 3x3 and 5x5 convolutions and a 3x3 max pool in parallel: f1 + f3 + f5 + C_in channels."""
     # BEGIN SOLUTION
+    # HINT: naive_inception_block: apply Conv2D(f1, 1), Conv2D(f3, 3) and Conv2D(f5, 5) (ReLU, padding='same')
+    #   and MaxPooling2D(3, strides=1, padding='same') to the same input x, then Concatenate them on the
+    #   channel axis.
     pool = layers.MaxPooling2D(3, strides=1, padding="same")(x)
     return layers.Concatenate(axis=-1)([_conv(x, f1, 1), _conv(x, f3, 3), _conv(x, f5, 5), pool])
     # END SOLUTION
@@ -26,6 +31,9 @@ def naive_inception_block(x, f1: int, f3: int, f5: int):
 def inception_block(x, f1: int, f3_reduce: int, f3: int, f5_reduce: int, f5: int, pool_proj: int):
     """The block with dimension reduction: f1 + f3 + f5 + pool_proj channels."""
     # BEGIN SOLUTION
+    # HINT: inception_block: four branches from x: a 1x1 conv (f1); a 1x1 conv (f3_reduce) then a 3x3 conv (f3);
+    #   a 1x1 conv (f5_reduce) then a 5x5 conv (f5); a 3x3 max pool (stride 1, 'same') then a 1x1 conv
+    #   (pool_proj). Every conv has ReLU and padding='same'. Concatenate the four on channels.
     branch1 = _conv(x, f1, 1)
     branch3 = _conv(_conv(x, f3_reduce, 1), f3, 3)
     branch5 = _conv(_conv(x, f5_reduce, 1), f5, 5)
@@ -37,6 +45,8 @@ def inception_block(x, f1: int, f3_reduce: int, f3: int, f5_reduce: int, f5: int
 def auxiliary_classifier(x, num_classes: int):
     """AveragePooling2D(5, 3) -> 1x1 conv 128 -> Flatten -> Dense 1024 -> Dropout 0.7 -> softmax."""
     # BEGIN SOLUTION
+    # HINT: auxiliary_classifier: AveragePooling2D(5, strides=3), Conv2D(128, 1) with ReLU, Flatten, Dense(1024)
+    #   with ReLU, Dropout(0.7), and Dense(num_classes) with softmax.
     x = layers.AveragePooling2D(5, strides=3)(x)
     x = _conv(x, 128, 1)
     x = layers.Flatten()(x)
@@ -47,17 +57,22 @@ def auxiliary_classifier(x, num_classes: int):
 
 
 # Table 1 of the paper: (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj).
+# BEGIN SOLUTION ONLY
 BLOCKS = {
     "3a": (64, 96, 128, 16, 32, 32), "3b": (128, 128, 192, 32, 96, 64),
     "4a": (192, 96, 208, 16, 48, 64), "4b": (160, 112, 224, 24, 64, 64), "4c": (128, 128, 256, 24, 64, 64),
     "4d": (112, 144, 288, 32, 64, 64), "4e": (256, 160, 320, 32, 128, 128),
     "5a": (256, 160, 320, 32, 128, 128), "5b": (384, 192, 384, 48, 128, 128),
 }
+# END SOLUTION ONLY
 
 
 def build_googlenet(input_shape=(224, 224, 3), num_classes: int = 1000, aux_classifiers: bool = True) -> keras.Model:
     """GoogLeNet without LRN; outputs [main, aux after 4a, aux after 4d] with auxiliary classifiers."""
     # BEGIN SOLUTION
+    # HINT: build_googlenet: follow Table 1 of the paper (stem, 3a, 3b, pool, 4a-4e, pool, 5a, 5b, global
+    #   average pooling, Dropout(0.4), Dense softmax); with aux_classifiers=True return a keras.Model whose
+    #   outputs are [main, auxiliary after 4a, auxiliary after 4d], else only the main output.
     inputs = keras.Input(shape=input_shape)
     x = _conv(inputs, 64, 7, strides=2)
     x = layers.MaxPooling2D(3, strides=2, padding="same")(x)

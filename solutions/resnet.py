@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+# BEGIN SOLUTION ONLY
 STAGES = {18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3]}
 STAGE_FILTERS = (64, 128, 256, 512)
 
@@ -21,16 +22,19 @@ def _conv_bn(x, filters: int, kernel_size: int, stride: int = 1, relu: bool = Tr
 
 
 def _shortcut(x, filters: int, stride: int):
-    # BEGIN SOLUTION
     if stride != 1 or x.shape[-1] != filters:
         return _conv_bn(x, filters, 1, stride, relu=False)
     return x
-    # END SOLUTION
+# END SOLUTION ONLY
 
 
 def residual_block(x, filters: int, stride: int = 1):
     """Basic block: 3x3 conv (stride) -> BN -> ReLU -> 3x3 conv -> BN, plus the shortcut, then ReLU."""
     # BEGIN SOLUTION
+    # HINT: residual_block: Conv2D(filters, 3, strides=stride, use_bias=False) -> BatchNormalization -> ReLU ->
+    #   Conv2D(filters, 3, use_bias=False) -> BatchNormalization; the shortcut is x itself, or
+    #   Conv2D(filters, 1, strides=stride, use_bias=False) -> BatchNormalization when stride != 1 or the
+    #   channels change; Add the two, then ReLU.
     y = _conv_bn(x, filters, 3, stride)
     y = _conv_bn(y, filters, 3, relu=False)
     y = layers.Add()([y, _shortcut(x, filters, stride)])
@@ -45,6 +49,9 @@ def bottleneck_block(x, filters: int, stride: int = 1, stride_on: str = "3x3"):
     keras.applications); the contract accepts both.
     """
     # BEGIN SOLUTION
+    # HINT: bottleneck_block: 1x1 conv (filters) -> BN -> ReLU -> 3x3 conv (filters) -> BN -> ReLU -> 1x1 conv
+    #   (4 * filters) -> BN; the shortcut as in residual_block but to 4 * filters channels; Add, then ReLU.
+    #   Put the stride on the 3x3 or on the first 1x1.
     y = _conv_bn(x, filters, 1, stride if stride_on == "1x1" else 1)
     y = _conv_bn(y, filters, 3, stride if stride_on == "3x3" else 1)
     y = _conv_bn(y, 4 * filters, 1, relu=False)
@@ -53,6 +60,7 @@ def bottleneck_block(x, filters: int, stride: int = 1, stride_on: str = "3x3"):
     # END SOLUTION
 
 
+# BEGIN SOLUTION ONLY
 def _stem(inputs):
     x = _conv_bn(inputs, 64, 7, 2)
     return layers.MaxPooling2D(3, strides=2, padding="same")(x)
@@ -61,12 +69,17 @@ def _stem(inputs):
 def _head(x, num_classes: int):
     x = layers.GlobalAveragePooling2D()(x)
     return layers.Dense(num_classes, activation="softmax")(x)
+# END SOLUTION ONLY
 
 
 def build_resnet(depth: int = 50, input_shape=(224, 224, 3), num_classes: int = 1000,
                  stride_on: str = "3x3") -> keras.Model:
     """ResNet-18, 34 (basic blocks) or 50, 101, 152 (bottleneck blocks)."""
     # BEGIN SOLUTION
+    # HINT: build_resnet: stem Conv2D(64, 7, strides=2, use_bias=False) -> BN -> ReLU -> MaxPooling2D(3, 2,
+    #   'same'); four stages of 64, 128, 256, 512 filters with [2,2,2,2], [3,4,6,3], [3,4,6,3], [3,4,23,3]
+    #   or [3,8,36,3] blocks (stride 2 in the first block of stages 2-4); GlobalAveragePooling2D;
+    #   Dense(num_classes) softmax.
     if depth not in STAGES:
         raise ValueError(f"build_resnet: depth must be one of {sorted(STAGES)}, got {depth!r}")
     inputs = keras.Input(shape=input_shape)
@@ -85,6 +98,8 @@ def build_resnet(depth: int = 50, input_shape=(224, 224, 3), num_classes: int = 
 def build_plain(depth: int = 34, input_shape=(224, 224, 3), num_classes: int = 1000) -> keras.Model:
     """The plain baseline of the paper: ResNet-18 or 34 without shortcuts."""
     # BEGIN SOLUTION
+    # HINT: build_plain: the same network as build_resnet for depth 18 or 34, with the two convolutions of each
+    #   block but no shortcut and no addition; raise ValueError for any other depth.
     if depth not in (18, 34):
         raise ValueError(f"build_plain: depth must be 18 or 34, got {depth!r}")
     inputs = keras.Input(shape=input_shape)
