@@ -21,6 +21,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check grader tests benchmarks
 	$(BIN)/pytest -q
+	$(BIN)/grade validate
 
 lint: $(STAMP)
 	$(BIN)/ruff check grader tests benchmarks

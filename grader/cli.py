@@ -177,3 +177,16 @@ def build_command(check: bool, solutions: Path | None, out: Path | None) -> None
         sys.exit(1)
     click.echo(f"{out}: {len(stale)} file(s) {'to update' if check else 'written'}"
                + (f" ({', '.join(stale)})" if stale else ", all up to date"))
+
+
+@main.command("validate")
+@click.option("--assignment", "-a", "assignments", multiple=True, help="Only this assignment (repeatable).")
+def validate_command(assignments: tuple[str, ...]) -> None:
+    """Check the rubrics: solutions score full, stubs zero, and every declared mutant loses points."""
+    from grader.validate import table, validate
+
+    rows = validate(list(assignments) or None)
+    click.echo(table(rows))
+    wrong = [r for r in rows if not r.ok]
+    click.echo(f"{len(rows) - len(wrong)} of {len(rows)} as expected")
+    sys.exit(1 if wrong else 0)

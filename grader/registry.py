@@ -86,6 +86,7 @@ class Rubric:
     hints: tuple[tuple[str, str], ...] = ()
     probes: dict[str, Probe] = field(default_factory=dict)
     checks: list[CheckSpec] = field(default_factory=list)
+    mutants: dict[str, tuple[str, str]] = field(default_factory=dict)  # `grade validate`: must lose points
 
     def probe(self, function: str, *args: Any, block_input: tuple[int | None, ...] | None = None,
               measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), reference_only: bool = False,
@@ -104,6 +105,10 @@ class Rubric:
                       dataset=dataset, training=training or {})
         self.probes[probe.id] = probe
         return probe
+
+    def mutant(self, name: str, old: str, new: str) -> None:
+        """A broken copy of the reference solution (`old` replaced by `new`) that must lose points."""
+        self.mutants[name] = (old, new)
 
     def check(self, category: str, description: str, *, points: float, hidden: bool = False
               ) -> Callable[[Callable[[Context], str | None]], Callable[[Context], str | None]]:

@@ -32,6 +32,9 @@ HEAD_HIDDEN = RUBRIC.probe("gap_head", block_input=(None, None, 32), num_classes
 LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, sizes=_SIZES,
                      measures=("params", "structure", "field", "shapes", "probabilities", "invariance"))
 # Batch 32: LeNet-GAP learns slowly, and twice the updates make its accuracy steady across seeds (measured).
+RUBRIC.mutant("3x3 class convolution", 'layers.Conv2D(num_classes, kernel_size, padding="same")(features)',
+              'layers.Conv2D(num_classes, 3, padding="same")(features)')
+RUBRIC.mutant("no softmax", "return layers.Softmax()(scores)", "return scores")
 TRAIN = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, measures=("convergence",), dataset="mnist",
                      training={"batch_size": 32})
 LENET_RGB = RUBRIC.probe("build_lenet_gap", num_classes=5, channels=3, sizes=((28, 28), (48, 36)),

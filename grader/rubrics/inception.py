@@ -35,6 +35,12 @@ NAIVE = RUBRIC.probe("naive_inception_block", 64, 128, 32, block_input=(28, 28, 
 AUX = RUBRIC.probe("auxiliary_classifier", 1000, block_input=(14, 14, 512), measures=("params", "structure", "outputs"))
 NET = RUBRIC.probe("build_googlenet", measures=("params", "outputs", "field"))
 NET_NO_AUX = RUBRIC.probe("build_googlenet", aux_classifiers=False, measures=("params", "outputs"))
+# Mistakes `grade validate` makes in a copy of the solution: each must lose points.
+RUBRIC.mutant("no ReLU", 'strides=strides, padding="same", activation="relu")(x)',
+              'strides=strides, padding="same")(x)')
+RUBRIC.mutant("no pool projection",
+              'branch_pool = _conv(layers.MaxPooling2D(3, strides=1, padding="same")(x), pool_proj, 1)',
+              'branch_pool = layers.MaxPooling2D(3, strides=1, padding="same")(x)')
 # Two of the student's blocks on a linear stem learn MNIST digits (grader/harness.py).
 TRAIN = RUBRIC.harness("inception_network", "inception_block", dataset="mnist")
 # Validation accuracy, per profile. Measured: quick (tests/test_convergence.py) reference 0.876-0.915 and an

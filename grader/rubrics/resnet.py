@@ -45,6 +45,8 @@ GRAD_RES = RUBRIC.probe("build_resnet", depth=34, input_shape=(32, 32, 3), num_c
                         measures=("gradients",))
 GRAD_PLAIN = RUBRIC.probe("build_plain", depth=34, input_shape=(32, 32, 3), num_classes=10, sizes=((32, 32),),
                           measures=("gradients",))
+RUBRIC.mutant("no shortcut in the basic block", "y = layers.Add()([y, _shortcut(x, filters, stride)])", "y = y")
+RUBRIC.mutant("biases in the convolutions", "use_bias=False)(x)", "use_bias=True)(x)")
 TRAIN = RUBRIC.harness("resnet_network", "residual_block", dataset="shapes")
 # How far above the reference's last-epoch training loss a student may land, per profile. Measured: quick
 # (tests/test_convergence.py) reference 0.018-0.087 under ten seeds, the stack without shortcuts 0.53-0.65; full

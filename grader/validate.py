@@ -1,0 +1,69 @@
+"""`grade validate`: the rubrics judged on the course's own files.
+
+Every reference solution must score full marks, every stub zero, and every mutant the rubric declares (a copy
+of the solution with one mistake, e.g. the shortcut dropped) must lose points.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.grading import grade_submission
+from grader.reference import solutions_dir
+from grader.rubrics import RUBRICS
+from grader.sandbox import Limits
+
+
+@dataclass(frozen=True)
+class Row:
+    assignment: str
+    variant: str
+    score: float
+    max_score: float
+    expected: str  # "full", "zero" or "less"
+    failed: tuple[str, ...]  # categories of the failed checks
+
+    @property
+    def ok(self) -> bool:
+        if self.expected == "full":
+            return self.score == self.max_score
+        if self.expected == "zero":
+            return self.score == 0
+        return self.score < self.max_score
+
+
+def validate(assignments: list[str] | None = None, profile: str = "quick") -> list[Row]:
+    rows = []
+    for name in assignments or list(RUBRICS):
+        solution = solutions_dir() / f"{name}.py"
+        stub = solutions_dir().parent / "assignments" / f"{name}.py"
+        rows.append(_grade(name, "reference solution", solution, "full", profile))
+        if stub.is_file():
+            rows.append(_grade(name, "stub", stub, "zero", profile))
+        source = solution.read_text()
+        for mutant, (old, new) in RUBRICS[name].mutants.items():
+            if source.count(old) < 1:
+                rows.append(Row(name, f"mutant: {mutant} (does not apply: text not found)", 0, 0, "less", ()))
+                continue
+            with tempfile.TemporaryDirectory(prefix="grade-mutant-") as folder:
+                path = Path(folder) / f"{name}.py"
+                path.write_text(source.replace(old, new))
+                rows.append(_grade(name, f"mutant: {mutant}", path, "less", profile))
+    return rows
+
+
+def _grade(name: str, variant: str, path: Path, expected: str, profile: str) -> Row:
+    result = grade_submission(path, [name], Limits(), profile).assignments[0]
+    failed = tuple(sorted({c.category for c in result.checks if not c.passed and c.max_score > 0}))
+    return Row(name, variant, result.score, result.max_score, expected, failed)
+
+
+def table(rows: list[Row]) -> str:
+    lines = [f"{'assignment':<11} {'variant':<44} {'score':>9}  {'expected':<8} verdict  failed checks"]
+    for row in rows:
+        verdict = "ok" if row.ok else "WRONG"
+        lines.append(f"{row.assignment:<11} {row.variant:<44} {row.score:>4g}/{row.max_score:<4g}  {row.expected:<8} "
+                     f"{verdict:<7}  {', '.join(row.failed) or '-'}")
+    return "\n".join(lines)
