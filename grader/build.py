@@ -51,6 +51,20 @@ def stub_source(solution: str, name: str) -> str:
     return _add_instructions(text, name)
 
 
+def drop_marked(text: str, begin: str, end: str) -> str:
+    """`text` without the lines from each `begin` marker line to its `end` marker line, both included."""
+    lines = text.splitlines()
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        if lines[index].strip() == begin:
+            index = _skip_to(lines, index, end) + 1
+            continue
+        out.append(lines[index])
+        index += 1
+    return re.sub(r"\n{4,}", "\n\n\n", "\n".join(out)).rstrip() + "\n"
+
+
 def _skip_to(lines: list[str], start: int, marker: str) -> int:
     for index in range(start + 1, len(lines)):
         if lines[index].strip() == marker:

@@ -190,3 +190,15 @@ def validate_command(assignments: tuple[str, ...]) -> None:
     wrong = [r for r in rows if not r.ok]
     click.echo(f"{len(rows) - len(wrong)} of {len(rows)} as expected")
     sys.exit(1 if wrong else 0)
+
+
+@main.command("release")
+@click.option("--out", "out", default=Path("release"), show_default=True, type=click.Path(path_type=Path),
+              help="Folder for student/, autograder/ and autograder.zip.")
+@click.option("--profile", type=click.Choice(["quick", "full"]), default="quick", show_default=True)
+def release_command(out: Path, profile: str) -> None:
+    """Make the student folder (stubs, notebooks, visible checks) and the autograder folder and zip."""
+    from grader.release import release
+
+    made = release(out, profile)
+    click.echo(f"students: {made['student']}  autograder: {made['autograder']} and {made['zip']}")

@@ -13,6 +13,9 @@ and *checks* (judgements over what the probes measured, run here), next to each 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -93,16 +96,24 @@ class Rubric:
               expects_error: bool = False, dataset: str | None = None, training: dict[str, Any] | None = None,
               **kwargs: Any) -> Probe:
         """Declare a call of `function` with positional `args` (after the input tensor, for a block) and `kwargs`."""
-        probe = Probe(f"{function}#{len(self.probes)}", function, kwargs, block_input, measures, sizes, args,
-                      reference_only, expects_error, dataset=dataset, training=training or {})
-        self.probes[probe.id] = probe
-        return probe
+        probe = Probe("", function, kwargs, block_input, measures, sizes, args, reference_only, expects_error,
+                      dataset=dataset, training=training or {})
+        return self._add(probe, function)
 
     def harness(self, builder: str, function: str, *, dataset: str, measures: tuple[str, ...] = ("convergence",),
                 training: dict[str, Any] | None = None, **kwargs: Any) -> Probe:
         """Declare a training network built by `grader.harness.<builder>` around the student's `function`."""
-        probe = Probe(f"{builder}#{len(self.probes)}", function, kwargs, None, measures, (), (), harness=builder,
-                      dataset=dataset, training=training or {})
+        probe = Probe("", function, kwargs, None, measures, (), (), harness=builder, dataset=dataset,
+                      training=training or {})
+        return self._add(probe, builder)
+
+    def _add(self, probe: Probe, label: str) -> Probe:
+        """Register `probe` under an id made from what it does, not from its place among the others, so that
+        a release without the hidden probes keeps the ids of the visible ones."""
+        what = json.dumps(dataclasses.asdict(probe), sort_keys=True, default=str)
+        probe = dataclasses.replace(probe, id=f"{label}#{hashlib.sha256(what.encode()).hexdigest()[:8]}")
+        if probe.id in self.probes:
+            raise ValueError(f"{self.name}: the same probe is declared twice ({probe.call_text()})")
         self.probes[probe.id] = probe
         return probe
 

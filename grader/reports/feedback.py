@@ -1,4 +1,5 @@
-"""The student's feedback page (Markdown) with a plot of each training curve beside the reference's."""
+"""The student's feedback pages: Markdown, and a self-contained HTML page (plots inlined, readable offline),
+each with a plot of every training curve beside the reference's."""
 
 from __future__ import annotations
 
@@ -30,7 +31,57 @@ def write(result: SubmissionResult, folder: Path) -> Path:
                           f"![training curve]({image})", ""]
     page = folder / "feedback.md"
     page.write_text("\n".join(lines) + "\n")
+    (folder / "feedback.html").write_text(html_page(result, folder))
     return page
+
+
+_STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+h1 { font-size: 1.6rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2rem; }
+.score { font-size: 1.2rem; } .bar { background: #eee; height: .6rem; border-radius: .3rem; width: 20rem; }
+.bar span { display: block; height: 100%; background: #2a7; border-radius: .3rem; }
+table { border-collapse: collapse; width: 100%; } td, th { padding: .35rem .5rem; vertical-align: top; }
+tr { border-bottom: 1px solid #eee; } th { text-align: left; background: #f6f6f6; }
+.pass { color: #1a7f37; font-weight: 600; } .fail { color: #c62828; font-weight: 600; }
+pre { white-space: pre-wrap; margin: .2rem 0 0; font-size: 13px; background: #fafafa; padding: .4rem;
+      border-left: 3px solid #c62828; }
+.note { color: #555; font-style: italic; } img { max-width: 100%; border: 1px solid #eee; }
+"""
+
+
+def html_page(result: SubmissionResult, folder: Path) -> str:
+    """One page, no external files: every plot is inlined as a data URI."""
+    import base64
+    from html import escape
+
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Feedback: "
+             f"{escape(Path(result.path).name)}</title><style>{_STYLE}</style></head><body>",
+             f"<h1>Feedback for {escape(Path(result.path).name)}</h1>",
+             f"<p class='score'>{result.score:g} / {result.max_score:g} points ({result.percent:.0f}%)</p>",
+             f"<div class='bar'><span style='width:{result.percent:.0f}%'></span></div>"]
+    for assignment in result.assignments:
+        parts.append(f"<h2>{escape(assignment.name)} ({escape(assignment.file or 'no file')}): "
+                     f"{assignment.score:g} / {assignment.max_score:g}</h2>")
+        parts += [f"<p class='note'>{escape(note)}</p>" for note in assignment.notes]
+        parts.append("<table><tr><th></th><th>check</th><th>points</th></tr>")
+        for check in assignment.checks:
+            mark = "<span class='pass'>pass</span>" if check.passed else "<span class='fail'>fail</span>"
+            detail = ""
+            if check.output and not check.passed:
+                detail = f"<pre>{escape(check.output)}</pre>"
+            elif check.output and check.category != "load":
+                detail = f"<div class='note'>{escape(check.output)}</div>"
+            parts.append(f"<tr><td>{mark}</td><td>{escape(check.category)}: {escape(check.description)}{detail}</td>"
+                         f"<td>{check.score:g}/{check.max_score:g}</td></tr>")
+        parts.append("</table>")
+        for check in assignment.checks:
+            image = folder / f"{assignment.name}-{check.category}.png"
+            if check.data and "curves" in check.data and image.is_file():
+                data = base64.b64encode(image.read_bytes()).decode()
+                parts.append(f"<h3>Training curve: {escape(check.description)}</h3>"
+                             f"<img alt='training curve: yours and the reference' src='data:image/png;base64,{data}'>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
 
 
 def plot_curves(check: CheckResult, path: Path) -> None:

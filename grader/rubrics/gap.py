@@ -27,8 +27,10 @@ _SIZES = ((28, 28), (32, 32), (64, 64), (40, 24))
 HEAD = RUBRIC.probe("gap_head", block_input=(7, 7, 16), num_classes=10, measures=("params", "structure"))
 HEAD_ANY_SIZE = RUBRIC.probe("gap_head", block_input=(None, None, 16), num_classes=10, measures=("shapes",),
                              sizes=((7, 7), (8, 8), (16, 16), (5, 9)))
+# BEGIN HIDDEN
 HEAD_HIDDEN = RUBRIC.probe("gap_head", block_input=(None, None, 32), num_classes=7, kernel_size=7,
                            measures=("params", "shapes"), sizes=((6, 6), (11, 4)))
+# END HIDDEN
 LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, sizes=_SIZES,
                      measures=("params", "structure", "field", "shapes", "probabilities", "invariance"))
 # Batch 32: LeNet-GAP learns slowly, and twice the updates make its accuracy steady across seeds (measured).
@@ -37,8 +39,10 @@ RUBRIC.mutant("3x3 class convolution", 'layers.Conv2D(num_classes, kernel_size, 
 RUBRIC.mutant("no softmax", "return layers.Softmax()(scores)", "return scores")
 TRAIN = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, measures=("convergence",), dataset="mnist",
                      training={"batch_size": 32})
+# BEGIN HIDDEN
 LENET_RGB = RUBRIC.probe("build_lenet_gap", num_classes=5, channels=3, sizes=((28, 28), (48, 36)),
                          measures=("params", "shapes"))
+# END HIDDEN
 
 
 @RUBRIC.check("api", "gap_head returns a Keras tensor", points=1)
@@ -77,9 +81,11 @@ def lenet_shape(ctx: Context) -> str:
     return _expect_shapes(ctx, LENET, [2, 10])
 
 
+# BEGIN HIDDEN
 @RUBRIC.check("shape", "build_lenet_gap(num_classes=5, channels=3) output shape", points=1, hidden=True)
 def lenet_rgb_shape(ctx: Context) -> str:
     return _expect_shapes(ctx, LENET_RGB, [2, 5])
+# END HIDDEN
 
 
 @RUBRIC.check("params", "gap_head on 16 channels, 10 classes", points=1)
@@ -92,14 +98,18 @@ def lenet_params(ctx: Context) -> str:
     return compare_params(ctx, LENET, "build_lenet_gap(10, 1)")
 
 
+# BEGIN HIDDEN
 @RUBRIC.check("params", "gap_head with other arguments", points=1, hidden=True)
 def head_hidden_params(ctx: Context) -> str:
     return compare_params(ctx, HEAD_HIDDEN, "gap_head")
+# END HIDDEN
 
 
+# BEGIN HIDDEN
 @RUBRIC.check("params", "build_lenet_gap with other arguments", points=1, hidden=True)
 def lenet_hidden_params(ctx: Context) -> str:
     return compare_params(ctx, LENET_RGB, "build_lenet_gap")
+# END HIDDEN
 
 
 @RUBRIC.check("structure", "the head has no Flatten and no Dense layer", points=1)

@@ -28,8 +28,10 @@ B3A = RUBRIC.probe("inception_block", 64, 96, 128, 16, 32, 32, block_input=(28, 
                    measures=("params", "structure", "outputs", "macs", "field"))
 B4E = RUBRIC.probe("inception_block", 256, 160, 320, 32, 128, 128, block_input=(14, 14, 528),
                    measures=("params", "outputs"))
+# BEGIN HIDDEN
 B_SMALL = RUBRIC.probe("inception_block", 5, 3, 6, 2, 4, 3, block_input=(9, 7, 12),
                        measures=("params", "outputs", "structure"))
+# END HIDDEN
 NAIVE = RUBRIC.probe("naive_inception_block", 64, 128, 32, block_input=(28, 28, 192),
                      measures=("params", "structure", "outputs", "macs"))
 AUX = RUBRIC.probe("auxiliary_classifier", 1000, block_input=(14, 14, 512), measures=("params", "structure", "outputs"))
@@ -79,9 +81,11 @@ def shape_4e(ctx: Context) -> str:
     return expect_outputs(ctx, B4E, [[None, 14, 14, 832]], "f1 + f3 + f5 + pool_proj channels, same height and width")
 
 
+# BEGIN HIDDEN
 @RUBRIC.check("shape", "inception_block with other arguments", points=1, hidden=True)
 def shape_small(ctx: Context) -> str:
     return expect_outputs(ctx, B_SMALL, [[None, 9, 7, 18]], "")
+# END HIDDEN
 
 
 @RUBRIC.check("shape", "naive_inception_block on 28x28x192 gives 28x28x416", points=1)
@@ -115,14 +119,18 @@ def params_net_no_aux(ctx: Context) -> str:
     return compare_params(ctx, NET_NO_AUX, "build_googlenet(aux_classifiers=False)")
 
 
+# BEGIN HIDDEN
 @RUBRIC.check("params", "inception_block with other arguments", points=1, hidden=True)
 def params_small(ctx: Context) -> str:
     return compare_params(ctx, B_SMALL, "inception_block")
+# END HIDDEN
 
 
+# BEGIN HIDDEN
 @RUBRIC.check("params", "build_googlenet on 96x96 with 10 classes", points=1, hidden=True)
 def params_net_small(ctx: Context) -> str:
     return compare_params(ctx, NET_SMALL, "build_googlenet")
+# END HIDDEN
 
 
 @RUBRIC.check("structure", "four parallel branches from one input, concatenated on channels", points=1)

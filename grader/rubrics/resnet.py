@@ -30,7 +30,9 @@ _BLOCK = ("params", "structure", "outputs")
 
 BASIC_ID = RUBRIC.probe("residual_block", 64, block_input=(16, 16, 64), measures=_BLOCK)
 BASIC_DOWN = RUBRIC.probe("residual_block", 128, 2, block_input=(16, 16, 64), measures=_BLOCK)
+# BEGIN HIDDEN
 BASIC_WIDEN = RUBRIC.probe("residual_block", 32, 1, block_input=(9, 9, 16), measures=_BLOCK)
+# END HIDDEN
 NECK_ID = RUBRIC.probe("bottleneck_block", 64, block_input=(16, 16, 256), measures=_BLOCK)
 NECK_DOWN = RUBRIC.probe("bottleneck_block", 128, 2, block_input=(16, 16, 256), measures=_BLOCK)
 NECK_DOWN_ALT = RUBRIC.probe("bottleneck_block", 128, 2, block_input=(16, 16, 256), measures=_BLOCK,
@@ -116,7 +118,9 @@ def _params_check(probe: Probe, description: str, what: str, hidden: bool = Fals
 
 _params_check(BASIC_ID, "residual_block, identity shortcut", "residual_block(x, 64) on 64 channels")
 _params_check(BASIC_DOWN, "residual_block, projection shortcut", "residual_block(x, 128, stride=2)")
+# BEGIN HIDDEN
 _params_check(BASIC_WIDEN, "residual_block with other arguments", "residual_block", hidden=True)
+# END HIDDEN
 _params_check(NECK_ID, "bottleneck_block, identity shortcut", "bottleneck_block(x, 64) on 256 channels")
 _params_check(NECK_DOWN, "bottleneck_block, projection shortcut", "bottleneck_block(x, 128, stride=2)")
 for _depth, _count in ((18, "11,689,512"), (34, "21,797,672"), (50, "25,557,032"), (101, "44,549,160"),

@@ -1,0 +1,89 @@
+"""`grade release`: what goes to students and what goes to the autograder.
+
+- `student/`: the stubs and notebooks, and the grader with the visible checks only: its rubric modules lose
+  every `# BEGIN HIDDEN` ... `# END HIDDEN` region (hidden probes and checks), and its reference artifact holds
+  only the visible probes' expected values. No solutions, no hidden arguments.
+- `autograder/` and `autograder.zip`: everything Gradescope needs (see grader/package.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+from grader.build import drop_marked, outputs
+from grader.package import gradescope_zip
+from grader.reference import _PACKAGE, cache_dir, reference_measurements, solutions_dir
+from grader.rubrics import RUBRICS
+
+STUDENT_README = """# {course} assignments
+
+Fill in the functions of each file in `assignments/` (the `.py` file or the notebook), then check your work:
+
+```bash
+python3.11 -m venv .venv && .venv/bin/pip install .
+.venv/bin/grade assignments/gap.py        # or your notebook: grade assignments/gap.ipynb
+```
+
+This grader runs the visible checks; the course's autograder adds hidden checks with other arguments.
+"""
+
+
+def release(out: Path, profile: str = "quick", course: str = "CNN architectures") -> dict[str, Path]:
+    """Write `out/student/`, `out/autograder/` and `out/autograder.zip`."""
+    student = out / "student"
+    if student.exists():
+        shutil.rmtree(student)
+    (student / "assignments").mkdir(parents=True)
+    for name, content in outputs(solutions_dir()).items():
+        (student / "assignments" / name).write_text(content)
+    _student_grader(student, profile)
+    root = _PACKAGE.parent
+    shutil.copy(root / "pyproject.toml", student / "pyproject.toml")
+    (student / "README.md").write_text(STUDENT_README.format(course=course))
+
+    archive = gradescope_zip(out / "autograder.zip", None, profile)
+    autograder = out / "autograder"
+    if autograder.exists():
+        shutil.rmtree(autograder)
+    with zipfile.ZipFile(archive) as bundle:
+        bundle.extractall(autograder)
+    return {"student": student, "autograder": autograder, "zip": archive}
+
+
+def _student_grader(student: Path, profile: str) -> None:
+    package = student / "grader"
+    shutil.copytree(_PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    artifacts = student / ".grader-cache"
+    artifacts.mkdir()
+    for name, rubric in RUBRICS.items():
+        path = package / "rubrics" / f"{name}.py"
+        visible_source = drop_marked(path.read_text(), "# BEGIN HIDDEN", "# END HIDDEN")
+        path.write_text(visible_source)
+        visible = _probe_ids(path, name)
+        measured = reference_measurements(rubric, profile)
+        kept = {probe: values for probe, values in measured.items() if probe in visible}
+        missing = visible - set(kept)
+        if missing:
+            raise RuntimeError(f"{name}: the visible rubric has probes the artifact lacks: {sorted(missing)}")
+        (artifacts / f"{name}-{profile}-release.json").write_text(json.dumps(kept, indent=1, sort_keys=True))
+    data = cache_dir() / "data" / "mnist-5000.npz"
+    if data.is_file():
+        (artifacts / "data").mkdir()
+        shutil.copy(data, artifacts / "data" / data.name)
+
+
+def _probe_ids(path: Path, name: str) -> set[str]:
+    """The probe ids of a rubric module as released (imported under another name, to read its probes)."""
+    spec = importlib.util.spec_from_file_location(f"_released_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(spec.name, None)
+    return set(module.RUBRIC.probes)

@@ -1,0 +1,52 @@
+"""The feedback page: Markdown and a self-contained HTML page, rendered in a real headless browser."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import GAP
+from grader.cli import main
+
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _feedback(tmp_path):
+    out = tmp_path / "feedback"
+    outcome = CliRunner().invoke(main, [str(GAP / "gap_no_softmax.py"), "--feedback", str(out), "-q"])
+    assert outcome.exit_code == 0, outcome.output
+    return out
+
+
+def test_the_html_page_is_self_contained_and_says_what_failed(tmp_path) -> None:
+    out = _feedback(tmp_path)
+    page = (out / "feedback.html").read_text()
+    assert "Feedback for gap_no_softmax.py" in page
+    assert "values: build_lenet_gap outputs class probabilities" in page and "class='fail'" in page
+    assert "data:image/png;base64," in page  # the training curve, inlined
+    assert "src='http" not in page and "href='http" not in page  # nothing fetched: readable offline
+    assert (out / "feedback.md").is_file()
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no Chromium here (.ci/run installs Debian's chromium)")
+def test_the_html_page_renders_in_headless_chromium(tmp_path) -> None:
+    out = _feedback(tmp_path)
+    shot = out / "screenshot.png"
+    done = subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           f"--screenshot={shot}", "--window-size=1100,1600", (out / "feedback.html").as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    assert shot.is_file(), done.stderr[-2000:]
+    import matplotlib.image
+
+    pixels = (matplotlib.image.imread(shot)[..., :3] * 255).astype(int)
+    assert pixels.shape[0] >= 1000 and pixels.shape[1] >= 1000
+    red = (np.abs(pixels - [0xc6, 0x28, 0x28]).sum(axis=-1) < 60).sum()  # the "fail" marks and message borders
+    green = (np.abs(pixels - [0x22, 0xaa, 0x77]).sum(axis=-1) < 60).sum()  # the score bar and "pass" marks
+    assert red > 50 and green > 50, (red, green)
+    dom = subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                          (out / "feedback.html").as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert "points" in dom and "build_lenet_gap" in dom
