@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from grader.registry import Rubric
-from grader.rubrics import gap, inception, resnet
+from grader.rubrics import classic, gap, inception, resnet
 
-RUBRICS: dict[str, Rubric] = {rubric.name: rubric for rubric in (gap.RUBRIC, inception.RUBRIC, resnet.RUBRIC)}
+RUBRICS: dict[str, Rubric] = {
+    rubric.name: rubric for rubric in (gap.RUBRIC, classic.RUBRIC, inception.RUBRIC, resnet.RUBRIC)
+}

@@ -1,0 +1,116 @@
+"""Rubric of the `classic` assignment: LeNet-5, AlexNet and VGG-16 (section 3 of the contract)."""
+
+from __future__ import annotations
+
+from grader.analysis.graph import Graph
+from grader.analysis.macs import format_count
+from grader.registry import Context, Fail, Probe, Rubric
+from grader.rubrics.common import compare_layers, compare_params, expect_outputs, expect_probabilities
+
+RUBRIC = Rubric("classic", functions=("build_lenet5", "build_alexnet", "build_vgg16"))
+_NET = ("params", "structure", "macs", "field", "outputs")
+
+LENET = RUBRIC.probe("build_lenet5", measures=(*_NET, "probabilities"), sizes=((32, 32),))
+ALEXNET = RUBRIC.probe("build_alexnet", measures=_NET)
+VGG = RUBRIC.probe("build_vgg16", measures=_NET)
+# BEGIN HIDDEN
+LENET_OTHER = RUBRIC.probe("build_lenet5", num_classes=7, measures=("params", "outputs"))
+# END HIDDEN
+NETS = {"LeNet-5": (LENET, "build_lenet5()"), "AlexNet": (ALEXNET, "build_alexnet()"),
+        "VGG-16": (VGG, "build_vgg16()")}
+# The published figures: the reference reproduces them (tests/test_classic_rubric.py).
+PUBLISHED = {"LeNet-5": 61_706, "AlexNet": 62_378_344, "VGG-16": 138_357_544}
+
+RUBRIC.mutant("VGG-16 with two convolutions in its last stage", "(512, 3), (512, 3))", "(512, 3), (512, 2))")
+RUBRIC.mutant("LeNet-5 with ReLU", 'layers.Conv2D(6, 5, activation="tanh")', 'layers.Conv2D(6, 5, activation="relu")')
+
+
+for _name, (_probe, _call) in NETS.items():
+    def _api(ctx: Context, probe: Probe = _probe, call: str = _call) -> str:
+        ctx.student(probe, "outputs")
+        return f"{call} returned a keras.Model"
+
+    def _shape(ctx: Context, probe: Probe = _probe) -> str:
+        return expect_outputs(ctx, probe, ctx.reference(probe, "outputs"), "one probability per class")
+
+    def _params(ctx: Context, probe: Probe = _probe, name: str = _name, call: str = _call) -> str:
+        message = compare_params(ctx, probe, call)
+        return f"{message} (published: {PUBLISHED[name]:,})"
+
+    def _counts(ctx: Context, probe: Probe = _probe, name: str = _name) -> str:
+        found, expected = _layer_counts(ctx.student_graph(probe)), _layer_counts(ctx.reference_graph(probe))
+        text = f"{found['conv']} convolutions and {found['dense']} dense layers"
+        if found != expected:
+            raise Fail(f"{name} has {expected['conv']} convolutions and {expected['dense']} dense layers; "
+                       f"yours has {text}")
+        return text
+
+    def _structure(ctx: Context, probe: Probe = _probe, call: str = _call) -> str:
+        return compare_layers(ctx, probe, call)
+
+    def _stages(ctx: Context, probe: Probe = _probe, name: str = _name) -> str:
+        found, expected = _stage_shapes(ctx.student_graph(probe)), _stage_shapes(ctx.reference_graph(probe))
+        if found != expected:
+            raise Fail(f"{name}'s feature maps after each pooling layer: expected {_shapes(expected)}, "
+                       f"found {_shapes(found)}")
+        return f"after each pooling layer: {_shapes(found)}"
+
+    def _macs(ctx: Context, probe: Probe = _probe, name: str = _name) -> str:
+        found, expected = ctx.student(probe, "macs"), ctx.reference(probe, "macs")
+        if "error" in found:
+            raise Fail(f"{name}: multiply-accumulates could not be counted: {found['error']}")
+        if found["total"] != expected["total"]:
+            raise Fail(f"{name} should cost {format_count(expected['total'])} multiply-accumulates per image; "
+                       f"yours costs {format_count(found['total'])}")
+        return f"{name}: {format_count(found['total'])} ({found['total']:,}) multiply-accumulates per image"
+
+    RUBRIC.check("api", f"{_call} returns a keras.Model", points=1)(_api)
+    RUBRIC.check("shape", f"{_call} gives one probability per class", points=1)(_shape)
+    RUBRIC.check("params", f"{_name}: {PUBLISHED[_name]:,} parameters", points=2)(_params)
+    RUBRIC.check("structure", f"{_name}: the number of convolutions and dense layers", points=1)(_counts)
+    RUBRIC.check("structure", f"{_name}: the layers of the paper, in order", points=2)(_structure)
+    RUBRIC.check("shape", f"{_name}: the shape after each pooling layer", points=1)(_stages)
+    RUBRIC.check("macs", f"{_name}: multiply-accumulates", points=1)(_macs)
+
+
+def _layer_counts(graph: Graph) -> dict[str, int]:
+    kinds = [node.kind for node in graph.nodes]
+    return {"conv": kinds.count("conv"), "dense": kinds.count("dense")}
+
+
+def _stage_shapes(graph: Graph) -> list[list[int | None]]:
+    return [list(node.shape[1:]) for node in graph.nodes if node.kind in ("max_pool", "avg_pool") and node.shape]
+
+
+def _shapes(shapes: list[list[int | None]]) -> str:
+    return ", ".join("x".join(str(d) for d in shape) for shape in shapes) or "none"
+
+
+@RUBRIC.check("receptive_field", "VGG-16's last pooling layer sees 212 pixels", points=1)
+def vgg_field(ctx: Context) -> str:
+    return _field(ctx, VGG, "VGG-16")
+
+
+@RUBRIC.check("receptive_field", "AlexNet's last pooling layer sees 195 pixels", points=1)
+def alexnet_field(ctx: Context) -> str:
+    return _field(ctx, ALEXNET, "AlexNet")
+
+
+def _field(ctx: Context, probe: Probe, name: str) -> str:
+    found, expected = ctx.student(probe, "field"), ctx.reference(probe, "field")
+    if found is None or found["size"] != expected["size"] or found["jump"] != expected["jump"]:
+        raise Fail(f"{name}: each unit of the last feature maps should see {expected['text']}; yours sees "
+                   f"{found['text'] if found else 'nothing measurable'}")
+    return f"{name}: each unit of the last feature maps sees {found['text']}"
+
+
+@RUBRIC.check("values", "build_lenet5 outputs class probabilities", points=1)
+def lenet_probabilities(ctx: Context) -> str:
+    return expect_probabilities(ctx, LENET, "build_lenet5()")
+
+
+# BEGIN HIDDEN
+@RUBRIC.check("params", "build_lenet5 with another number of classes", points=1, hidden=True)
+def lenet_other_params(ctx: Context) -> str:
+    return compare_params(ctx, LENET_OTHER, "build_lenet5")
+# END HIDDEN
