@@ -89,6 +89,8 @@ def _run_probe(module: types.ModuleType, probe: dict[str, Any], labels: set[str]
         else:
             returned = function(*probe.get("args", []), **probe["kwargs"])
             returned_type = type(returned).__name__
+            if probe.get("value"):  # a plain function: its value is the result
+                return {"returned": returned_type, "model": None, "error": None, "value": _plain(returned)}
             if not isinstance(returned, keras.Model):
                 return {"returned": returned_type, "model": None, "error": None}
             model = returned
@@ -96,6 +98,17 @@ def _run_probe(module: types.ModuleType, probe: dict[str, Any], labels: set[str]
         return {"returned": returned_type, "model": config, "error": None, **_measure_here(model, config, probe)}
     except BaseException as exc:
         return {"returned": None, "model": None, "error": describe_exception(exc, labels)}
+
+
+def _plain(value: Any) -> Any:
+    """A returned value as JSON data: numbers (NumPy's too), strings, lists; anything else as its repr."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return value.item()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return {"repr": repr(value)[:200]}
 
 
 def _measure_here(model: Any, config: dict[str, Any], probe: dict[str, Any]) -> dict[str, Any]:

@@ -154,6 +154,8 @@ def _measure(rubric: Rubric, probe, message: dict, profile: str) -> Outcome:
     if message.get("error"):
         hint = rubric.hint_for(message["error"])
         return Outcome(error=message["error"] + (f"\nHint: {hint}" if hint else ""))
+    if probe.value:
+        return Outcome(returned=message.get("returned"), measured={"value": message.get("value")})
     if message.get("model") is None:
         return Outcome(returned=message.get("returned"))
     from grader.measure import RebuildError, measure, rebuild  # imports TensorFlow: only when needed

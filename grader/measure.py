@@ -117,6 +117,8 @@ def measure(model: Any, sizes: tuple[tuple[int, int], ...], wanted: tuple[str, .
         out["probabilities"] = _probabilities(model, sizes[0])
     if "invariance" in wanted:
         out["invariance"] = _invariance(model, field)
+    if "equivariance" in wanted:
+        out["equivariance"] = _equivariance(model, field)
     if "gradients" in wanted:
         out["gradients"] = _gradients(model, sizes[0])
     return out
@@ -183,6 +185,29 @@ def _probabilities(model: Any, size: tuple[int, int]) -> dict[str, Any]:
         "shape": per_output[0]["shape"],
         "outputs": per_output,
     }
+
+
+def _equivariance(model: Any, field: Field | None, shift: tuple[int, int] = (3, 5), size: int = 40) -> dict[str, Any]:
+    """Shift an image by `shift` pixels and compare the feature maps with the original's, shifted the same way,
+    away from the border (where zero padding and the pixels shifted in legitimately differ)."""
+    rng = np.random.default_rng(2)
+    image = rng.uniform(0.0, 1.0, size=(1, size, size, input_channels(model))).astype("float32")
+    moved = np.zeros_like(image)
+    dy, dx = shift
+    moved[:, dy:, dx:] = image[:, :-dy, :-dx]
+    try:
+        before, after = run(model, image), run(model, moved)
+    except Exception as exc:
+        return {"error": str(exc).strip().splitlines()[0][:300]}
+    if before.ndim != 4 or before.shape[1:3] != (size, size):
+        return {"error": f"the feature maps are {list(before.shape[1:])} for a {size}x{size} input: equivariance to "
+                         "a shift of one pixel needs stride 1 and 'same' padding", "shape": list(before.shape)}
+    reach = field.size[0] if field is not None and field.size is not None else 7
+    margin = reach // 2 + 1
+    inner = before[:, margin:size - margin - dy, margin:size - margin - dx]
+    shifted = after[:, margin + dy:size - margin, margin + dx:size - margin]
+    scale = float(np.abs(inner).max()) or 1.0
+    return {"shift": list(shift), "margin": margin, "max_difference": float(np.abs(shifted - inner).max()) / scale}
 
 
 def _invariance(model: Any, field: Field | None) -> dict[str, Any]:

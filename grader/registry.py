@@ -47,8 +47,12 @@ class Probe:
     harness: str | None = None  # a builder of grader.harness that wraps the student's `function`
     dataset: str | None = None  # what the "convergence" measurement trains on
     training: dict[str, Any] = field(default_factory=dict)  # overrides of the profile's budget, e.g. batch_size
+    value: bool = False  # a plain function: what it returns is the result (a number, a list)
 
     def call_text(self) -> str:
+        if self.value:
+            arguments = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+            return f"{self.function}({', '.join(arguments)})"
         if self.harness:
             return f"the training network built from your {self.function}"
         args = ["x"] if self.block_input is not None else []
@@ -64,7 +68,7 @@ class Probe:
         shape = list(self.block_input) if self.block_input is not None else None
         return {"id": self.id, "function": self.function, "args": list(self.args), "kwargs": self.kwargs,
                 "block_input": shape, "harness": self.harness, "needs": [self.function],
-                "measures": list(self.measures), "sizes": [list(s) for s in self.sizes]}
+                "measures": list(self.measures), "sizes": [list(s) for s in self.sizes], "value": self.value}
 
 
 def _shape_text(shape: tuple[int | None, ...]) -> str:
@@ -100,6 +104,10 @@ class Rubric:
                       dataset=dataset, training=training or {})
         return self._add(probe, function)
 
+    def value(self, function: str, *args: Any, **kwargs: Any) -> Probe:
+        """Declare a call of a plain function whose returned value is compared with the reference's."""
+        return self._add(Probe("", function, kwargs, None, ("value",), (), args, value=True), function)
+
     def harness(self, builder: str, function: str, *, dataset: str, measures: tuple[str, ...] = ("convergence",),
                 training: dict[str, Any] | None = None, **kwargs: Any) -> Probe:
         """Declare a training network built by `grader.harness.<builder>` around the student's `function`."""
@@ -112,10 +120,7 @@ class Rubric:
         a release without the hidden probes keeps the ids of the visible ones."""
         what = json.dumps(dataclasses.asdict(probe), sort_keys=True, default=str)
         probe = dataclasses.replace(probe, id=f"{label}#{hashlib.sha256(what.encode()).hexdigest()[:8]}")
-        if probe.id in self.probes:
-            raise ValueError(f"{self.name}: the same probe is declared twice ({probe.call_text()})")
-        self.probes[probe.id] = probe
-        return probe
+        return self.probes.setdefault(probe.id, probe)  # the same call declared twice is one probe
 
     def mutant(self, name: str, old: str, new: str) -> None:
         """A broken copy of the reference solution (`old` replaced by `new`) that must lose points."""
@@ -170,6 +175,13 @@ class Context:
 
     def outcome(self, probe: Probe) -> Outcome:
         return self._student.get(probe.id) or Outcome(error=f"{probe.function} was not called")
+
+    def value(self, probe: Probe) -> Any:
+        """What the student's plain function returned; raises Fail naming the error if it raised."""
+        outcome = self.outcome(probe)
+        if outcome.error:
+            raise Fail(f"{probe.call_text()} failed: {outcome.error}")
+        return (outcome.measured or {}).get("value")
 
     def student(self, probe: Probe, measurement: str) -> Any:
         """A measurement of the student's model; raises Fail naming the cause if there is none."""

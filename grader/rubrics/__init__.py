@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from grader.registry import Rubric
-from grader.rubrics import classic, gap, inception, resnet
+from grader.rubrics import classic, convolution, gap, inception, resnet
 
 RUBRICS: dict[str, Rubric] = {
-    rubric.name: rubric for rubric in (gap.RUBRIC, classic.RUBRIC, inception.RUBRIC, resnet.RUBRIC)
+    rubric.name: rubric
+    for rubric in (convolution.RUBRIC, gap.RUBRIC, classic.RUBRIC, inception.RUBRIC, resnet.RUBRIC)
 }

@@ -1,0 +1,42 @@
+"""The convolution rubric: values on the lecture's examples and hidden arguments, and the feature extractor."""
+
+from __future__ import annotations
+
+from conftest import FIXTURES, ROOT, failed_categories, graded, load_solution
+
+CONVOLUTION = FIXTURES / "convolution"
+
+
+def _check(result, description_part: str):
+    return next(c for c in result.checks if description_part in c.description)
+
+
+def test_the_reference_gives_the_contracts_examples() -> None:
+    conv = load_solution("convolution")
+    assert conv.dense_connections(5, 5) == 25
+    assert conv.conv1d_connections(5, 3) == 13
+    assert conv.conv2d_params(3, 64, 3) == 1792
+    assert conv.conv_output_size(32, 5) == 28
+    assert conv.receptive_field([(3, 1)] * 3) == 7 and conv.receptive_field([(3, 2), (3, 2)]) == 7
+
+
+def test_reference_full_marks_stub_zero_equivalent_full_marks() -> None:
+    reference = graded(ROOT / "solutions" / "convolution.py", "convolution")
+    assert reference.score == reference.max_score == 17, [c.output for c in reference.checks if not c.passed]
+    stub = graded(ROOT / "assignments" / "convolution.py", "convolution")
+    assert stub.score == 0 and stub.max_score == 17
+    equivalent = graded(CONVOLUTION / "convolution_equivalent.py", "convolution")
+    assert equivalent.score == equivalent.max_score, [c.output for c in equivalent.checks if not c.passed]
+
+
+def test_each_bug_is_named_with_the_argument_the_expected_and_the_returned_value() -> None:
+    result = graded(CONVOLUTION / "convolution_bugs.py", "convolution")
+    assert {"values", "equivariance", "receptive_field", "shape"} <= failed_categories(result)
+    size = _check(result, "conv_output_size on the lecture's examples")
+    assert not size.passed and "conv_output_size(28, 3, 1, 'valid', 2): expected 24, returned 26" in size.output
+    field = _check(result, "receptive_field on the lecture's examples")
+    assert "receptive_field([(3, 2), (3, 2)]): expected 7, returned 5" in field.output
+    assert _check(result, "dense_connections on the lecture's examples").passed
+    hidden = _check(result, "conv_output_size on other arguments")
+    assert not hidden.passed and hidden.output == "hidden check: failed"  # no hidden argument leaks
+    assert "stride 1 and 'same' padding" in _check(result, "shifting the input").output
