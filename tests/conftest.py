@@ -21,7 +21,7 @@ collect_ignore_glob = ["fixtures/*"]  # student files: never imported by pytest 
 _graded: dict[tuple[str, float], AssignmentResult] = {}
 
 
-def graded(path: Path, assignment: str = "gap", timeout: float = 60.0) -> AssignmentResult:
+def graded(path: Path, assignment: str = "gap", timeout: float = 120.0) -> AssignmentResult:
     """Grade one file (once per test session) and return its assignment result."""
     key = (str(path), timeout)
     if key not in _graded:
