@@ -91,9 +91,10 @@ def _figures(runs: list[dict]) -> str:
 def test_correct_blocks_pass_under_ten_seeds_and_broken_ones_fail(assignment: str) -> None:
     case = CASES[assignment]
     reference = _run(case, case.solution, 0)
-    for label, path in (("reference", case.solution), ("equivalent spelling", case.equivalent)):
-        runs = [_run(case, path, seed) for seed in range(10)]
-        print(f"{assignment}: {label}, accuracy/loss under seeds 0-9: {_figures(runs)}")
+    # Ten seeds for the reference; five for the equivalent spelling, to keep CI's time (ten were measured: the note).
+    for label, path, seeds in (("reference", case.solution, 10), ("equivalent spelling", case.equivalent, 5)):
+        runs = [_run(case, path, seed) for seed in range(seeds)]
+        print(f"{assignment}: {label}, accuracy/loss under seeds 0-{seeds - 1}: {_figures(runs)}")
         assert all(_passes(case, run, reference) for run in runs), _figures(runs)
     for path in case.broken:
         runs = [_run(case, path, seed) for seed in range(3)]
