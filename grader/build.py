@@ -30,13 +30,10 @@ class BuildError(Exception):
 def stub_source(solution: str, name: str) -> str:
     """The student's stub made from the text of a reference solution."""
     out: list[str] = []
-    lines = solution.splitlines()
+    lines = drop_marked(solution, _BEGIN_ONLY, _END_ONLY).splitlines()
     index = 0
     while index < len(lines):
         line, stripped = lines[index], lines[index].strip()
-        if stripped == _BEGIN_ONLY:
-            index = _skip_to(lines, index, _END_ONLY) + 1
-            continue
         if stripped == _BEGIN:
             end = _skip_to(lines, index, _END)
             indent = line[: len(line) - len(line.lstrip())]
@@ -47,8 +44,7 @@ def stub_source(solution: str, name: str) -> str:
             raise BuildError(f"{name}: line {index + 1}: {stripped} outside a solution region")
         out.append(line)
         index += 1
-    text = re.sub(r"\n{4,}", "\n\n\n", "\n".join(out)).rstrip() + "\n"  # at most two blank lines in a row
-    return _add_instructions(text, name)
+    return _add_instructions("\n".join(out).rstrip() + "\n", name)
 
 
 def drop_marked(text: str, begin: str, end: str) -> str:
