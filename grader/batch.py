@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -68,6 +69,7 @@ def _grade_one(student: Student, out: str, assignments: list[str] | None, limits
                threads: int) -> dict[str, Any]:
     """Grade one student in a worker process and write its JSON; returns a short summary."""
     _limit_threads(threads)
+    limits = dataclasses.replace(limits, threads=threads)
     from grader.grading import grade_submission
     from grader.reports import gradescope
 

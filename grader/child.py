@@ -1,8 +1,9 @@
 """The child process that runs student code: `python -I -m grader.child FD`.
 
-It reads its job (the student's cells and the probes to run) from stdin, executes the cells as a module, calls
-the student's functions as each probe asks, and sends back what they returned: a Keras model's serialized
-configuration, or the error with the student's own traceback lines. It judges nothing.
+It reads its job from stdin: for each assignment of one submission, the student's cells and the probes to run.
+It imports TensorFlow once, then, assignment by assignment, executes the cells as a module, calls the student's
+functions as each probe asks, and sends back what they returned: a Keras model's serialized configuration, or
+the error with the student's own traceback lines. It judges nothing.
 """
 
 from __future__ import annotations
@@ -24,30 +25,51 @@ def main() -> None:
     channel = int(sys.argv[1])
     job = json.loads(sys.stdin.read())
     sys.stdin.close()
-    # If the student's code hangs, dump every thread's stack to stderr just before the parent's deadline,
-    # so that the report can say where the code was stuck.
-    faulthandler.dump_traceback_later(max(job["timeout"] - 1.0, 0.5), exit=False)
 
     import keras  # noqa: F401  imported before student code so that its import time is not the student's
     import tensorflow  # noqa: F401
 
-    labels = {cell["label"] for cell in job["cells"]}
-    module, load_error = _execute(job["module"], job["cells"])
-    defined = [name for name in job["functions"] if callable(getattr(module, name, None))]
-    protocol.send(channel, {"type": "load", "error": load_error, "defined": defined})
-
-    for probe in job["probes"]:
-        if probe.get("harness"):
-            needed = probe["needs"]
-        else:
-            needed = [probe["function"]]
-        if any(name not in defined for name in needed):
-            continue
-        protocol.send(channel, {"type": "started", "id": probe["id"]})
-        protocol.send(channel, {"type": "probe", "id": probe["id"], **_run_probe(module, probe, labels)})
+    home = os.getcwd()
+    for assignment in job["assignments"]:
+        # The parent's deadline restarts with each assignment; if the code hangs, dump every thread's stack to
+        # stderr just before it, so that the report can say where the code was stuck.
+        protocol.send(channel, {"type": "begin", "assignment": assignment["module"]})
+        faulthandler.dump_traceback_later(max(job["timeout"] - 1.0, 0.5), exit=False)
+        _reset(home)
+        _grade(channel, assignment)
+        protocol.send(channel, {"type": "end", "assignment": assignment["module"]})
+    faulthandler.cancel_dump_traceback_later()
     protocol.send(channel, {"type": "done"})
     os.close(channel)
-    faulthandler.cancel_dump_traceback_later()
+
+
+def _reset(home: str) -> None:
+    """Undo what an earlier assignment's code may have changed for the next one in this process."""
+    import keras
+
+    os.chdir(home)
+    keras.backend.clear_session(free_memory=False)
+    keras.config.set_floatx("float32")
+    keras.config.set_epsilon(1e-7)
+    keras.config.set_image_data_format("channels_last")
+    keras.config.set_dtype_policy("float32")
+
+
+def _grade(channel: int, assignment: dict[str, Any]) -> None:
+    """Run one assignment's cells, then each of its probes, sending what came back."""
+    name = assignment["module"]
+    labels = {cell["label"] for cell in assignment["cells"]}
+    module, load_error = _execute(name, assignment["cells"])
+    defined = [f for f in assignment["functions"] if callable(getattr(module, f, None))]
+    protocol.send(channel, {"type": "load", "assignment": name, "error": load_error, "defined": defined})
+
+    for probe in assignment["probes"]:
+        needed = probe["needs"] if probe.get("harness") else [probe["function"]]
+        if any(f not in defined for f in needed):
+            continue
+        protocol.send(channel, {"type": "started", "assignment": name, "id": probe["id"]})
+        protocol.send(channel, {"type": "probe", "assignment": name, "id": probe["id"],
+                                **_run_probe(module, probe, labels)})
 
 
 def _execute(name: str, cells: list[dict[str, str]]) -> tuple[types.ModuleType, str | None]:
@@ -68,9 +90,10 @@ def _execute(name: str, cells: list[dict[str, str]]) -> tuple[types.ModuleType, 
 def _run_probe(module: types.ModuleType, probe: dict[str, Any], labels: set[str]) -> dict[str, Any]:
     import keras
 
-    if not probe.get("value"):  # clear_session collects garbage: a second each, too slow for plain functions
-        keras.utils.set_random_seed(0)
-        keras.backend.clear_session()
+    if not probe.get("value"):  # plain functions build no model
+        from grader.measure import fresh_session
+
+        fresh_session(0)
     if probe.get("harness"):
         from grader import harness
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import resource
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from grader import sandbox
 from grader.errors import LoadError, UsageError
@@ -23,15 +26,36 @@ from grader.submission import StudentSource, load, locate, matches
 
 def grade_submission(path: Path, assignments: list[str] | None = None,
                      limits: sandbox.Limits | None = None, profile: str = "quick") -> SubmissionResult:
-    """Grade the assignments of one submission folder or file."""
+    """Grade the assignments of one submission folder or file.
+
+    Every assignment's code runs in one child process, which imports TensorFlow once; if the child dies or
+    runs out of time on one assignment, that assignment loses what it did not finish and the ones after it
+    run in a new child.
+    """
     start = time.monotonic()
     limits = limits or sandbox.Limits()
     if not path.exists():
         raise UsageError(f"no such file or folder: {path}")
     names = _assignments_of(path, assignments)
-    results = tuple(grade_assignment(RUBRICS[name], path, limits, profile) for name in names)
-    extra = {"profile": profile, "protections": sandbox.isolation().describe()}
-    return SubmissionResult(str(path), results, time.monotonic() - start, extra)
+    references = {name: reference_measurements(RUBRICS[name], profile) for name in names}
+    results: dict[str, AssignmentResult] = {}
+    sources: list[tuple[Rubric, StudentSource]] = []
+    for name in names:
+        rubric, file = RUBRICS[name], None
+        try:
+            file = path if path.is_file() else locate(path, name)
+            if file is None:
+                raise LoadError(f"no file for '{name}' in the submission: expected {name}.py or {name}.ipynb")
+            sources.append((rubric, load(file, name)))
+        except LoadError as exc:
+            results[name] = _unloaded(rubric, str(exc), file, 0.0)
+    folder = path if path.is_dir() else path.parent
+    runs = run_assignments(sources, folder, limits, profile=profile)
+    for rubric, source in sources:
+        results[rubric.name] = _judged(rubric, source, runs[rubric.name], references[rubric.name], profile)
+    extra = {"profile": profile, "protections": sandbox.isolation().describe(),
+             "grader_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    return SubmissionResult(str(path), tuple(results[n] for n in names), time.monotonic() - start, extra)
 
 
 def _assignments_of(path: Path, requested: list[str] | None) -> list[str]:
@@ -59,59 +83,99 @@ def _assignments_of(path: Path, requested: list[str] | None) -> list[str]:
     return list(RUBRICS)
 
 
-def grade_assignment(rubric: Rubric, path: Path, limits: sandbox.Limits, profile: str = "quick"
-                     ) -> AssignmentResult:
-    """Grade one assignment of a submission; never raises for anything the student did."""
+def _judged(rubric: Rubric, source: StudentSource, run: ProbeRun, reference: dict[str, Any], profile: str
+            ) -> AssignmentResult:
     start = time.monotonic()
-    reference = reference_measurements(rubric, profile)
-    file = None
-    try:
-        file = path if path.is_file() else locate(path, rubric.name)
-        if file is None:
-            raise LoadError(f"no file for '{rubric.name}' in the submission: expected {rubric.name}.py "
-                            f"or {rubric.name}.ipynb")
-        source = load(file, rubric.name)
-    except LoadError as exc:
-        return _unloaded(rubric, str(exc), file, time.monotonic() - start)
-
-    folder = path if path.is_dir() else path.parent
-    outcomes, problem = run_probes(rubric, source, folder, limits, profile=profile)
-    checks = [_load_check(rubric, problem)]
-    context = Context(rubric, outcomes, reference)
+    checks = [_load_check(rubric, run.problem)]
+    context = Context(rubric, run.outcomes, reference)
     checks += [_judge(rubric, spec, context) for spec in rubric.checks]
-    notes = tuple(dict.fromkeys(o.note for o in outcomes.values() if o.note))
+    notes = tuple(dict.fromkeys(o.note for o in run.outcomes.values() if o.note))
     if any("convergence" in p.measures for p in rubric.probes.values()):
         from grader.convergence import device_name
 
         notes += (f"training: profile {profile} on {device_name()}",)
-    return AssignmentResult(rubric.name, file.name, tuple(checks), time.monotonic() - start, notes)
+    return AssignmentResult(rubric.name, source.path.name, tuple(checks), run.seconds + time.monotonic() - start,
+                            notes, run.peak_mb)
+
+
+@dataclass
+class ProbeRun:
+    """What one assignment's probes gave: an outcome per probe id, a load problem, time and memory."""
+
+    outcomes: dict[str, Outcome]
+    problem: str | None
+    seconds: float
+    peak_mb: float | None
 
 
 def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sandbox.Limits,
                reference: bool = False, profile: str = "quick") -> tuple[dict[str, Outcome], str | None]:
-    """Run every probe in one child and measure what came back; returns outcomes and a load problem."""
-    probes = [p for p in rubric.probes.values() if reference or not p.reference_only]
-    job = {
-        "module": rubric.name,
-        "cells": [{"label": c.label, "source": c.source} for c in source.cells],
-        "functions": list(rubric.functions),
-        "probes": [p.job() for p in probes],
-    }
-    measured: dict[str, Outcome] = {}
+    """Run every probe of one assignment in a child and measure what came back; returns outcomes and a load
+    problem."""
+    run = run_assignments([(rubric, source)], folder, limits, reference, profile)[rubric.name]
+    return run.outcomes, run.problem
+
+
+def run_assignments(sources: list[tuple[Rubric, StudentSource]], folder: Path, limits: sandbox.Limits,
+                    reference: bool = False, profile: str = "quick") -> dict[str, ProbeRun]:
+    """Run the probes of several assignments, in order, in as few children as it takes, measuring each result
+    as it arrives (while the child goes on with the next call)."""
+    runs: dict[str, ProbeRun] = {}
+    pending = list(sources)
+    while pending:
+        child, measured, measured_at = _one_child(pending, folder, limits, reference, profile)
+        began = list(child.times)
+        ended = {name for name, (_, end) in child.times.items() if end is not None}
+        stopped_on = began[-1] if began else pending[0][0].name  # the one it was on when it stopped, if it did
+        left = []
+        for rubric, source in pending:
+            name = rubric.name
+            if name in ended or name == stopped_on:
+                runs[name] = _collect(rubric, source, child, measured[name], reference, name not in ended,
+                                      measured_at.get(name))
+            else:
+                left.append((rubric, source))
+        pending = left
+    return runs
+
+
+def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits: sandbox.Limits, reference: bool,
+               profile: str) -> tuple[sandbox.ChildRun, dict[str, dict[str, Outcome]], dict[str, float]]:
+    """One child for the `pending` assignments; returns its run, the outcomes measured and when, per assignment."""
+    rubrics = {rubric.name: rubric for rubric, _ in pending}
+    job = {"assignments": [_job(rubric, source, reference) for rubric, source in pending]}
+    measured: dict[str, dict[str, Outcome]] = {name: {} for name in rubrics}
+    measured_at: dict[str, float] = {}
 
     def measure_now(message: dict) -> None:  # runs while the child goes on with the next probe
-        if message.get("type") == "probe" and message.get("id") in rubric.probes:
-            measured[message["id"]] = _measure(rubric, rubric.probes[message["id"]], message, profile)
+        rubric = rubrics.get(message.get("assignment"))
+        if message.get("type") == "probe" and rubric is not None and message.get("id") in rubric.probes:
+            measured[rubric.name][message["id"]] = _measure(rubric, rubric.probes[message["id"]], message, profile)
+            measured_at[rubric.name] = time.monotonic()
 
     _import_keras_in_background()
-    run = sandbox.run_child(job, folder, limits, on_message=measure_now)
-    failure = run.failure()
+    child = sandbox.run_child(job, folder, limits, on_message=measure_now)
+    return child, measured, measured_at
+
+
+def _job(rubric: Rubric, source: StudentSource, reference: bool) -> dict[str, Any]:
+    probes = [p for p in rubric.probes.values() if reference or not p.reference_only]
+    return {"module": rubric.name, "cells": [{"label": c.label, "source": c.source} for c in source.cells],
+            "functions": list(rubric.functions), "probes": [p.job() for p in probes]}
+
+
+def _collect(rubric: Rubric, source: StudentSource, child: sandbox.ChildRun, measured: dict[str, Outcome],
+             reference: bool, stopped: bool, measured_at: float | None) -> ProbeRun:
+    """One assignment's outcomes from a child's messages; `stopped`: the child ended before finishing it."""
+    name = rubric.name
+    failure = (child.failure() or "the call did not finish") if stopped else None
+    labels = {c.label for c in source.cells}
     if failure:
-        frames = sandbox.stuck_at(run.output, {c.label for c in source.cells})
-        if frames and run.stop_reason and "time limit" in run.stop_reason:
+        frames = sandbox.stuck_at(child.output, labels)
+        if frames and child.stop_reason and "time limit" in child.stop_reason:
             failure += f"; it was running {frames[0]}"
-    loaded = run.of_type("load")
-    started = {m["id"] for m in run.of_type("started")}
+    loaded = [m for m in child.of_type("load") if m.get("assignment") == name]
+    started = {m["id"] for m in child.of_type("started") if m.get("assignment") == name}
     file = source.path.name
     problem = None
     if not loaded:
@@ -125,7 +189,9 @@ def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sand
         problem = f"{problem}\n{note}" if problem else note
 
     outcomes: dict[str, Outcome] = {}
-    for probe in probes:
+    for probe in rubric.probes.values():
+        if probe.reference_only and not reference:
+            continue
         if not loaded:
             outcomes[probe.id] = Outcome(error=problem)
         elif probe.function not in defined:
@@ -136,7 +202,11 @@ def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sand
             outcomes[probe.id] = Outcome(error=failure or "the call did not finish")
         else:
             outcomes[probe.id] = Outcome(error=f"not run: {failure or 'the run ended before this call'}")
-    return outcomes, problem
+    began, ended = child.times.get(name, (None, None))
+    finished = max(t for t in (ended, measured_at, began) if t is not None) if began is not None else None
+    seconds = finished - began if finished is not None and began is not None else child.elapsed
+    peak = child.peak_bytes.get(name)
+    return ProbeRun(outcomes, problem, seconds, round(peak / 2**20) if peak else None)
 
 
 _warming: threading.Thread | None = None
@@ -158,11 +228,13 @@ def _measure(rubric: Rubric, probe, message: dict, profile: str) -> Outcome:
         return Outcome(returned=message.get("returned"), measured={"value": message.get("value")})
     if message.get("model") is None:
         return Outcome(returned=message.get("returned"))
-    from grader.measure import RebuildError, measure, rebuild  # imports TensorFlow: only when needed
+    from grader.measure import VALUE_MEASURES, RebuildError, measure, rebuild, with_zero_initialisers
 
     if message.get("foreign"):
         return _measured_in_child(probe, message)
     config = copy.deepcopy(message["model"]) if "convergence" in probe.measures else None
+    if not VALUE_MEASURES.intersection(probe.measures):
+        with_zero_initialisers(message["model"])
     try:
         model = rebuild(message["model"])
         measured = measure(model, probe.sizes, probe.measures)

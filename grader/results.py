@@ -37,6 +37,7 @@ class AssignmentResult:
     checks: tuple[CheckResult, ...]
     execution_time: float
     notes: tuple[str, ...] = ()
+    peak_memory_mb: float | None = None  # of the child process while it ran this assignment
 
     @property
     def score(self) -> float:

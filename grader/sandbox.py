@@ -1,9 +1,9 @@
 """Running student code in a child process with limits, and collecting what it sent back.
 
 The child gets its own process group and session, a scratch copy of the submission as working directory, a
-scrubbed environment, a wall-clock deadline, a cap on resident memory (watched from here, because TensorFlow
-reserves far more virtual memory than it uses) and a cap on the bytes it may print. Whatever happens, every
-process of its group is killed at the end.
+scrubbed environment, a wall-clock deadline for each assignment it runs, a cap on resident memory (watched from
+here, because TensorFlow reserves far more virtual memory than it uses) and a cap on the bytes it may print.
+Whatever happens, every process of its group is killed at the end.
 
 When the grader runs as root and the kernel allows it, the child also gets its own PID, mount and network
 namespaces and runs as an unprivileged user (`grader.jail`): it cannot see the grader's processes, reach the
@@ -128,6 +128,7 @@ class Limits:
     memory_mb: int = 3072
     output_bytes: int = 2_000_000
     processes: int = 64  # processes at once (the kernel's cap, RLIMIT_NPROC, counts threads: see set_limits)
+    threads: int | None = None  # TensorFlow's thread pools in the child; None: one thread per core
 
 
 @dataclass
@@ -140,6 +141,24 @@ class ChildRun:
     elapsed: float = 0.0
     output: str = ""
     channel_problem: str | None = None
+    assignment: str | None = None  # the assignment the child is on, from its last "begin" message
+    assignment_started: float = 0.0  # when it began it (time.monotonic): the deadline counts from there
+    peak_bytes: dict[str | None, int] = field(default_factory=dict)  # resident memory at most, per assignment
+    times: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # per assignment: began, ended
+
+    expected: tuple[str, ...] = ()  # the job's assignments, in the order the child runs them
+
+    def on_receive(self, message: dict[str, Any]) -> None:
+        """Called as each message arrives, before the caller sees it: keeps the deadline per assignment.
+
+        Only the next assignment of the job can begin, once: code that forges "begin" messages on the channel
+        cannot put its deadline off more than once per assignment."""
+        kind, name = message.get("type"), message.get("assignment")
+        if kind == "begin" and len(self.times) < len(self.expected) and name == self.expected[len(self.times)]:
+            self.assignment, self.assignment_started = name, time.monotonic()
+            self.times[name] = (self.assignment_started, None)
+        elif kind == "end" and name == self.assignment:
+            self.times[name] = (self.times[name][0], time.monotonic())
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m.get("type") == kind]
@@ -198,8 +217,11 @@ def _copy_submission(submission: Path, workdir: Path) -> None:
         workdir.mkdir()
 
 
-def _environment(scratch: Path) -> dict[str, str]:
+def _environment(scratch: Path, threads: int | None = None) -> dict[str, str]:
+    pools = {} if threads is None else {"OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads),
+                                        "TF_NUM_INTEROP_THREADS": str(max(threads // 2, 1))}
     return {
+        **pools,
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": str(scratch),
         "TMPDIR": str(scratch / "tmp"),
@@ -217,7 +239,7 @@ def _run(job: dict[str, Any], workdir: Path, scratch: Path, limits: Limits,
          on_message: Callable[[dict[str, Any]], None] | None) -> ChildRun:
     read_fd, write_fd = os.pipe()
     output_path = scratch / "output.txt"
-    result = ChildRun()
+    result = ChildRun(expected=tuple(a.get("module", "") for a in job.get("assignments", [])))
 
     def set_limits() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
@@ -236,15 +258,16 @@ def _run(job: dict[str, Any], workdir: Path, scratch: Path, limits: Limits,
             stdout=output,
             stderr=subprocess.STDOUT,
             cwd=workdir,
-            env=_environment(scratch),
+            env=_environment(scratch, limits.threads),
             pass_fds=(write_fd,),
             start_new_session=True,
             preexec_fn=set_limits,
         )
     os.close(write_fd)
-    reader = _Reader(read_fd)
+    result.assignment_started = start
+    reader = _Reader(read_fd, result.on_receive)
     reader.start()
-    watchdog = threading.Thread(target=_watch, args=(process, limits, start, result), daemon=True)
+    watchdog = threading.Thread(target=_watch, args=(process, limits, result), daemon=True)
     watchdog.start()
     try:
         assert process.stdin is not None
@@ -278,13 +301,14 @@ def _run(job: dict[str, Any], workdir: Path, scratch: Path, limits: Limits,
     return result
 
 
-def _watch(process: subprocess.Popen, limits: Limits, start: float, result: ChildRun) -> None:
-    """Stop the child's whole process group when it runs out of time or memory."""
+def _watch(process: subprocess.Popen, limits: Limits, result: ChildRun) -> None:
+    """Stop the child's whole process group when it runs out of time (per assignment) or memory."""
     while process.poll() is None:
-        if time.monotonic() - start > limits.timeout:
+        if time.monotonic() - result.assignment_started > limits.timeout:
             result.stop_reason = f"your code was stopped after the time limit of {limits.timeout:g} s"
             break
         count, rss = _group_usage(process.pid)
+        result.peak_bytes[result.assignment] = max(rss, result.peak_bytes.get(result.assignment, 0))
         if count > limits.processes:
             result.stop_reason = (f"your code was stopped for starting more than {limits.processes} processes "
                                   f"({count})")
@@ -306,9 +330,10 @@ _END: dict[str, Any] = {}
 class _Reader(threading.Thread):
     """Drains the result pipe while the child runs, so a large message never blocks it."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, on_receive: Callable[[dict[str, Any]], None]) -> None:
         super().__init__(daemon=True)
         self.fd = fd
+        self.on_receive = on_receive
         self.queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self.problem: str | None = None
 
@@ -316,6 +341,7 @@ class _Reader(threading.Thread):
         try:
             with os.fdopen(self.fd, "rb") as stream:
                 for message in protocol.receive(stream):
+                    self.on_receive(message)
                     self.queue.put(message)
         except protocol.ChannelError as exc:
             self.problem = str(exc)

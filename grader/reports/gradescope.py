@@ -31,7 +31,8 @@ def to_dict(result: SubmissionResult) -> dict[str, Any]:
         "extra_data": {
             "assignments": {
                 a.name: {"score": a.score, "max_score": a.max_score, "file": a.file,
-                         "execution_time": round(a.execution_time, 2), "notes": list(a.notes)}
+                         "execution_time": round(a.execution_time, 2), "notes": list(a.notes),
+                         "child_peak_mb": a.peak_memory_mb}
                 for a in result.assignments
             },
             **result.extra,

@@ -1,0 +1,201 @@
+"""Speed and memory of grading, printed as figures (`make bench`); the targets are in the grader spec.
+
+1. `grade` on one five-assignment submission, quick profile, with the reference artifacts already cached (as
+   for every student after the first): wall time, peak memory of the grader process and of each child.
+2. The bare work of the same submission in one plain Python process: import TensorFlow, run the student's
+   files, make every call the probes make (each model built once) and train the networks the grader had to
+   train (those whose run was not already cached). The ratio of 1 to 2 is the grader's overhead.
+3. `grade batch` of N students (half the demo submission, half the reference solutions) with --jobs 1 and 2.
+
+Each measurement starts from a fresh copy of a cache that holds only the reference's artifacts and runs.
+
+    python -m benchmarks.speed [--submission DIR] [--students 10] [--skip-batch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(command: list[str], cache: Path) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Run a command with its own grader cache; returns wall seconds, the peak RSS (MB) of its largest
+    process (itself or any descendant it waited for), and the completed process."""
+    env = {**os.environ, "GRADER_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)  # wait4, not wait: it also gives the peak memory
+        seconds = time.monotonic() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(command, process.returncode, out.read().decode(), err.read().decode())
+    return seconds, usage.ru_maxrss / 1024, done
+
+
+def _fresh(base: Path, into: Path) -> Path:
+    if into.exists():
+        shutil.rmtree(into)
+    shutil.copytree(base, into)
+    return into
+
+
+def warm_references(cache: Path) -> float:
+    """Compute every reference artifact (and the reference's training runs) into `cache`."""
+    code = ("from grader.reference import reference_measurements\nfrom grader.rubrics import RUBRICS\n"
+            "for rubric in RUBRICS.values():\n    reference_measurements(rubric, 'quick')\n")
+    seconds, _, done = _run([sys.executable, "-c", code], cache)
+    if done.returncode:
+        sys.exit(f"computing the reference artifacts failed:\n{done.stderr[-3000:]}")
+    return seconds
+
+
+def grade_once(submission: Path, cache: Path, out: Path) -> dict[str, Any]:
+    results = out / "results.json"
+    seconds, peak, done = _run([sys.executable, "-m", "grader", str(submission), "--json", str(results),
+                                "--profile", "quick"], cache)
+    if not results.is_file():
+        sys.exit(f"grade failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    report = json.loads(results.read_text())
+    per = report["extra_data"]["assignments"]
+    return {"seconds": seconds, "peak_mb": peak, "score": report["score"], "max_score": report["max_score"],
+            "assignments": {name: {"seconds": a["execution_time"], "child_peak_mb": a.get("child_peak_mb")}
+                            for name, a in per.items()},
+            "grader_peak_mb": report["extra_data"].get("grader_peak_mb")}
+
+
+def bare_once(submission: Path, cache: Path) -> dict[str, Any]:
+    seconds, peak, done = _run([sys.executable, "-m", "benchmarks.speed", "--bare", str(submission)], cache)
+    if done.returncode:
+        sys.exit(f"the bare work failed:\n{done.stderr[-3000:]}")
+    return {"seconds": seconds, "peak_mb": peak, **json.loads(done.stdout.strip().splitlines()[-1])}
+
+
+def bare_work(submission: Path) -> dict[str, Any]:
+    """In this process: what grading `submission` cannot avoid doing, with nothing around it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    start = time.monotonic()
+    import keras
+    import tensorflow  # noqa: F401
+
+    imported = time.monotonic() - start
+    from grader import child
+    from grader.analysis.graph import trace
+    from grader.analysis.structure import signature
+    from grader.convergence import PROFILES, _run_key, _train
+    from grader.measure import rebuild
+    from grader.reference import cache_dir
+    from grader.rubrics import RUBRICS
+    from grader.submission import load, locate
+
+    calls = trained = 0
+    training = 0.0
+    for name, rubric in RUBRICS.items():
+        file = locate(submission, name)
+        if file is None:
+            continue
+        source = load(file, name)
+        cells = [{"label": c.label, "source": c.source} for c in source.cells]
+        module, _ = child._execute(name, cells)
+        labels = {c["label"] for c in cells}
+        for probe in rubric.probes.values():
+            if probe.reference_only:
+                continue
+            job = probe.job()
+            result = child._run_probe(module, job, labels)
+            calls += 1
+            if "convergence" not in probe.measures or not result.get("model"):
+                continue
+            import dataclasses
+
+            budget = dataclasses.replace(PROFILES["quick"], **probe.training)
+            config = result["model"]
+            key = _run_key(config, signature(trace(rebuild(json.loads(json.dumps(config))))), probe.dataset,
+                           budget, 0)
+            if (cache_dir() / "runs" / f"{key}.json").is_file():
+                continue  # the grader reuses this run: no training to do
+            began = time.monotonic()
+            _train(json.loads(json.dumps(config)), probe.dataset, budget, 0)
+            training += time.monotonic() - began
+            trained += 1
+    keras.backend.clear_session()
+    return {"import_seconds": round(imported, 2), "calls": calls, "trained": trained,
+            "training_seconds": round(training, 2)}
+
+
+def make_class(root: Path, submission: Path, students: int) -> None:
+    for index in range(students):
+        target = root / f"student{index:02d}"
+        if index % 2 == 0:
+            shutil.copytree(submission, target)
+        else:
+            target.mkdir(parents=True)
+            for path in (ROOT / "solutions").glob("*.py"):
+                shutil.copy(path, target / path.name)
+
+
+def batch_once(root: Path, cache: Path, out: Path, jobs: int) -> dict[str, Any]:
+    seconds, peak, done = _run([sys.executable, "-m", "grader", "batch", str(root), "--out", str(out),
+                                "--jobs", str(jobs), "--force"], cache)
+    if done.returncode:
+        sys.exit(f"grade batch failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return {"seconds": seconds, "peak_mb": peak}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submission", type=Path, default=ROOT / "examples" / "submission")
+    parser.add_argument("--students", type=int, default=10)
+    parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare:
+        print(json.dumps(bare_work(args.bare.resolve())))
+        return
+
+    submission = args.submission.resolve()
+    work = Path(tempfile.mkdtemp(prefix="grade-bench-"))
+    try:
+        base = work / "cache-base"
+        base.mkdir()
+        print(f"machine: {os.cpu_count()} cores; submission: {submission}")
+        print(f"reference artifacts computed once: {warm_references(base):.1f} s (not counted below)")
+
+        grade = grade_once(submission, _fresh(base, work / "cache"), work / "grade")
+        bare = bare_once(submission, _fresh(base, work / "cache"))
+        print(f"\n1. grade, quick profile: {grade['seconds']:.1f} s, score {grade['score']:g}/{grade['max_score']:g}; "
+              f"largest process {grade['peak_mb']:,.0f} MB; grader process {grade['grader_peak_mb'] or 0:,.0f} MB")
+        for name, figures in grade["assignments"].items():
+            peak = figures["child_peak_mb"]
+            print(f"   {name:12s} {figures['seconds']:6.1f} s   child peak {peak or 0:7,.0f} MB")
+        print(f"2. bare work: {bare['seconds']:.1f} s (TensorFlow import {bare['import_seconds']} s, "
+              f"{bare['calls']} calls, {bare['trained']} networks trained in {bare['training_seconds']} s); "
+              f"peak {bare['peak_mb']:,.0f} MB")
+        print(f"   ratio grade / bare work: {grade['seconds'] / bare['seconds']:.2f}")
+
+        if not args.skip_batch:
+            root = work / "class"
+            make_class(root, submission, args.students)
+            print(f"3. grade batch of {args.students} students:")
+            for jobs in (1, 2):
+                figures = batch_once(root, _fresh(base, work / "cache"), work / f"batch{jobs}", jobs)
+                print(f"   --jobs {jobs}: {figures['seconds']:.1f} s "
+                      f"({figures['seconds'] / args.students:.1f} s a student), largest process "
+                      f"{figures['peak_mb']:,.0f} MB", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

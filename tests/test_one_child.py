@@ -1,0 +1,82 @@
+"""One child per submission: TensorFlow imported once for all its assignments, and a failure in one assignment
+costs that assignment only; structure-only rebuilds skip drawing random weights."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import FIXTURES, ROOT
+from grader import grading, sandbox
+from grader.grading import grade_submission
+from grader.measure import measure, rebuild, with_zero_initialisers
+from grader.reference import reference_measurements
+from grader.rubrics import RUBRICS
+from grader.sandbox import Limits
+
+
+@pytest.fixture
+def children(monkeypatch) -> list[list[str]]:
+    """The assignments each child was asked to run, in order (the reference artifacts computed first)."""
+    for name in ("convolution", "gap"):
+        reference_measurements(RUBRICS[name])
+    asked: list[list[str]] = []
+    real = sandbox.run_child
+
+    def counting(job, *args, **kwargs):
+        asked.append([a["module"] for a in job["assignments"]])
+        return real(job, *args, **kwargs)
+
+    monkeypatch.setattr(grading.sandbox, "run_child", counting)
+    return asked
+
+
+def test_a_submission_runs_in_one_child_and_each_assignment_has_its_time_and_memory(tmp_path, children) -> None:
+    for name in ("convolution", "gap"):
+        shutil.copy(ROOT / "solutions" / f"{name}.py", tmp_path / f"{name}.py")
+    result = grade_submission(tmp_path, ["convolution", "gap"])
+    assert children == [["convolution", "gap"]]
+    assert [a.name for a in result.assignments] == ["convolution", "gap"]
+    assert all(a.score == a.max_score for a in result.assignments)
+    for assignment in result.assignments:
+        assert 0 < assignment.execution_time < result.execution_time
+        assert assignment.peak_memory_mb is not None and 200 < assignment.peak_memory_mb < 3072
+    assert result.extra["grader_peak_mb"] > 100
+
+
+def test_a_hang_costs_its_assignment_and_the_next_one_runs_in_a_new_child(tmp_path, children) -> None:
+    shutil.copy(FIXTURES / "hostile" / "gap_loop_in_function.py", tmp_path / "gap.py")
+    shutil.copy(ROOT / "solutions" / "convolution.py", tmp_path / "convolution.py")
+    result = grade_submission(tmp_path, ["gap", "convolution"], Limits(timeout=20))
+    assert children == [["gap", "convolution"], ["convolution"]]
+    gap, convolution = result.assignments
+    assert 0 < gap.score < gap.max_score  # the head was measured before the builder hung
+    assert any("time limit of 20 s" in c.output for c in gap.checks)
+    assert convolution.score == convolution.max_score
+
+
+def test_global_settings_changed_by_one_assignment_do_not_reach_the_next(tmp_path) -> None:
+    (tmp_path / "convolution.py").write_text(
+        (ROOT / "solutions" / "convolution.py").read_text()
+        + "\nimport keras\nkeras.config.set_floatx('float16')\nkeras.config.set_image_data_format('channels_first')\n")
+    shutil.copy(ROOT / "solutions" / "gap.py", tmp_path / "gap.py")
+    gap = grade_submission(tmp_path, ["convolution", "gap"]).assignments[1]
+    assert gap.score == gap.max_score, [c.output for c in gap.checks if not c.passed]
+
+
+def test_zero_initialisers_change_no_structural_measurement() -> None:
+    from conftest import load_solution
+
+    model = load_solution("resnet").build_resnet(18, input_shape=(64, 64, 3), num_classes=10)
+    import keras
+
+    config = json.loads(json.dumps(keras.saving.serialize_keras_object(model), default=str))
+    zeroed = with_zero_initialisers(json.loads(json.dumps(config)))
+    text = json.dumps(zeroed)
+    assert "GlorotUniform" in json.dumps(config) and "GlorotUniform" not in text and '"Zeros"' in text
+    wanted = ("params", "structure", "macs", "outputs", "field", "shapes")
+    sizes = ((64, 64), (96, 80))
+    real, cheap = measure(rebuild(config), sizes, wanted), measure(rebuild(zeroed), sizes, wanted)
+    assert cheap == real
