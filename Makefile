@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check grader tests benchmarks
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 	$(BIN)/grade validate -a convolution  # all five: `grade validate` (about 7 min)
+
+# Speed and memory of grading, printed (about 35 min on 2 cores; --skip-batch: 5 min).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.speed $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check grader tests benchmarks
