@@ -118,6 +118,7 @@ def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, as
     threads = max((os.cpu_count() or 1) // max(jobs, 1), 1)
     done: list[dict[str, Any]] = []
     if todo:
+        _reference_first(assignments, profile)
         context = multiprocessing.get_context("spawn")  # a clean interpreter per worker, TensorFlow imported once
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             futures = [pool.submit(_grade_one, s, str(out), assignments, limits, profile, threads) for s in todo]
@@ -126,6 +127,17 @@ def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, as
                 done.append(future.result())
     summary = summarize(out, [s.name for s in everyone])
     return {"graded": [d["student"] for d in done], "skipped": len(everyone) - len(todo), **summary}
+
+
+def _reference_first(assignments: list[str] | None, profile: str) -> None:
+    """Compute any reference artifact not cached yet here, once, before the workers start: else each worker
+    would compute the same one at the same time."""
+    from grader.reference import reference_measurements
+    from grader.rubrics import RUBRICS
+
+    for name in assignments or RUBRICS:
+        if name in RUBRICS:  # an unknown name is each student's usage error, reported in their result
+            reference_measurements(RUBRICS[name], profile)
 
 
 def summarize(out: Path, names: list[str]) -> dict[str, Any]:
