@@ -29,6 +29,10 @@ def main() -> None:
     import keras  # noqa: F401  imported before student code so that its import time is not the student's
     import tensorflow  # noqa: F401
 
+    from grader.measure import fresh_session
+
+    fresh_session(0)  # freezes what the imports made, before any student code runs
+
     home = os.getcwd()
     for assignment in job["assignments"]:
         # The parent's deadline restarts with each assignment; if the code hangs, dump every thread's stack to

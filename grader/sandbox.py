@@ -145,6 +145,7 @@ class ChildRun:
     assignment_started: float = 0.0  # when it began it (time.monotonic): the deadline counts from there
     peak_bytes: dict[str | None, int] = field(default_factory=dict)  # resident memory at most, per assignment
     times: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # per assignment: began, ended
+    resident_bytes: int = 0  # at the last sample
 
     expected: tuple[str, ...] = ()  # the job's assignments, in the order the child runs them
 
@@ -157,6 +158,7 @@ class ChildRun:
         if kind == "begin" and len(self.times) < len(self.expected) and name == self.expected[len(self.times)]:
             self.assignment, self.assignment_started = name, time.monotonic()
             self.times[name] = (self.assignment_started, None)
+            self.peak_bytes[name] = self.resident_bytes  # what it holds already, if it ends before the next sample
         elif kind == "end" and name == self.assignment:
             self.times[name] = (self.times[name][0], time.monotonic())
 
@@ -308,6 +310,7 @@ def _watch(process: subprocess.Popen, limits: Limits, result: ChildRun) -> None:
             result.stop_reason = f"your code was stopped after the time limit of {limits.timeout:g} s"
             break
         count, rss = _group_usage(process.pid)
+        result.resident_bytes = rss
         result.peak_bytes[result.assignment] = max(rss, result.peak_bytes.get(result.assignment, 0))
         if count > limits.processes:
             result.stop_reason = (f"your code was stopped for starting more than {limits.processes} processes "
