@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q --durations=15
 	$(BIN)/grade validate -a convolution  # all five: `grade validate` (about 7 min)
 
-# Speed and memory of grading, printed (about 35 min on 2 cores; --skip-batch: 5 min).
+# Speed and memory of grading, printed (about 20 min on 2 cores; BENCH_ARGS=--skip-batch: 6 min).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.speed $(BENCH_ARGS)
 
