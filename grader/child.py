@@ -29,10 +29,6 @@ def main() -> None:
     import keras  # noqa: F401  imported before student code so that its import time is not the student's
     import tensorflow  # noqa: F401
 
-    from grader.measure import fresh_session
-
-    fresh_session(0)  # freezes what the imports made, before any student code runs
-
     home = os.getcwd()
     for assignment in job["assignments"]:
         # The parent's deadline restarts with each assignment; if the code hangs, dump every thread's stack to
@@ -48,11 +44,14 @@ def main() -> None:
 
 
 def _reset(home: str) -> None:
-    """Undo what an earlier assignment's code may have changed for the next one in this process."""
+    """Undo what an earlier assignment's code may have changed for the next one in this process (the first
+    call also freezes what the imports made, before any student code runs: see `fresh_session`)."""
     import keras
 
+    from grader.measure import fresh_session
+
     os.chdir(home)
-    keras.backend.clear_session(free_memory=False)
+    fresh_session(0)
     keras.config.set_floatx("float32")
     keras.config.set_epsilon(1e-7)
     keras.config.set_image_data_format("channels_last")

@@ -203,8 +203,7 @@ def _collect(rubric: Rubric, source: StudentSource, child: sandbox.ChildRun, mea
         else:
             outcomes[probe.id] = Outcome(error=f"not run: {failure or 'the run ended before this call'}")
     began, ended = child.times.get(name, (None, None))
-    finished = max(t for t in (ended, measured_at, began) if t is not None) if began is not None else None
-    seconds = finished - began if finished is not None and began is not None else child.elapsed
+    seconds = child.elapsed if began is None else max(t for t in (began, ended, measured_at) if t is not None) - began
     peak = child.peak_bytes.get(name)
     return ProbeRun(outcomes, problem, seconds, round(peak / 2**20) if peak else None)
 

@@ -146,7 +146,6 @@ class ChildRun:
     peak_bytes: dict[str | None, int] = field(default_factory=dict)  # resident memory at most, per assignment
     times: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # per assignment: began, ended
     resident_bytes: int = 0  # at the last sample
-
     expected: tuple[str, ...] = ()  # the job's assignments, in the order the child runs them
 
     def on_receive(self, message: dict[str, Any]) -> None:
