@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import traceback
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -77,22 +78,42 @@ def _grade_one(student: Student, out: str, assignments: list[str] | None, limits
     path = student.path
     try:
         if path.suffix.lower() == ".zip":
-            path = unpack(path, Path(out) / "unpacked" / student.name)
+            try:
+                path = unpack(path, Path(out) / "unpacked" / student.name)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise UsageError(f"{student.path.name} could not be unpacked: {exc}") from exc
         result = grade_submission(path, assignments, limits, profile)
         report = gradescope.to_dict(result)
-    except Exception as exc:  # e.g. a zip that is no zip, or no assignment file at all: 0 of the same maximum
-        from grader.rubrics import RUBRICS
-
-        names = assignments or list(RUBRICS)
-        report = {"score": 0, "max_score": sum(RUBRICS[n].max_score for n in names), "tests": [],
-                  "output": f"not graded: {exc}",
-                  "extra_data": {"assignments": {n: {"score": 0, "max_score": RUBRICS[n].max_score} for n in names},
-                                 "error": str(exc)}}
+    except UsageError as exc:
+        # What the student handed in cannot be graded (a zip that is no zip, no assignment file at all): 0 of the
+        # same maximum, with the reason.
+        report = _ungraded(assignments, f"not graded: {exc}", {"error": str(exc)})
+    except Exception as exc:  # a fault of the grader: reported as such, never as the student's zero
+        detail = "".join(traceback.format_exception_only(exc)).strip()
+        report = _ungraded(assignments, "The autograder could not grade this submission; the course staff have been "
+                           "told.", {"grader_error": detail, "traceback": traceback.format_exc()[-4000:]})
     target = results / f"{student.name}.json"
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps(report, indent=1, sort_keys=True))
     tmp.replace(target)
     return {"student": student.name, "score": report["score"], "max_score": report["max_score"]}
+
+
+def _ungraded(assignments: list[str] | None, output: str, extra: dict[str, Any]) -> dict[str, Any]:
+    from grader.rubrics import RUBRICS
+
+    names = [n for n in assignments or RUBRICS if n in RUBRICS]
+    return {"score": 0, "max_score": sum(RUBRICS[n].max_score for n in names), "tests": [], "output": output,
+            "extra_data": {"assignments": {n: {"score": 0, "max_score": RUBRICS[n].max_score} for n in names},
+                           **extra}}
+
+
+def _graded(result: Path) -> bool:
+    """Whether a student already has a result: a grader failure is graded again on the next run."""
+    try:
+        return not json.loads(result.read_text())["extra_data"].get("grader_error")
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def _limit_threads(threads: int) -> None:
@@ -114,7 +135,7 @@ def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, as
     limits = limits or Limits()
     everyone = students(root)
     (out / "results").mkdir(parents=True, exist_ok=True)
-    todo = [s for s in everyone if force or not (out / "results" / f"{s.name}.json").is_file()]
+    todo = [s for s in everyone if force or not _graded(out / "results" / f"{s.name}.json")]
     threads = max((os.cpu_count() or 1) // max(jobs, 1), 1)
     done: list[dict[str, Any]] = []
     if todo:
@@ -150,13 +171,14 @@ def summarize(out: Path, names: list[str]) -> dict[str, Any]:
     assignments = sorted({a for r in reports.values() for a in r["extra_data"].get("assignments", {})})
     with open(out / "grades.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *assignments, "total", "max_score", "percent"])
+        writer.writerow(["student", *assignments, "total", "max_score", "percent", "grader_error"])
         for name, report in sorted(reports.items()):
             per = report["extra_data"].get("assignments", {})
             top = report["max_score"] or sum(a.get("max_score", 0) for a in per.values()) or None
             percent = f"{100 * report['score'] / top:.1f}" if top else "0.0"
             writer.writerow([name, *(per.get(a, {}).get("score", "") for a in assignments), report["score"],
-                             top if top is not None else "", percent])
+                             top if top is not None else "", percent,
+                             report["extra_data"].get("grader_error", "")])
     failed = Counter(t["name"] for r in reports.values() for t in r["tests"] if t["status"] == "failed")
     percents = [100 * r["score"] / r["max_score"] for r in reports.values() if r["max_score"]]
     lines = [f"# Class summary: {len(reports)} students", ""]
@@ -167,7 +189,8 @@ def summarize(out: Path, names: list[str]) -> dict[str, Any]:
     lines += [f"| {count} | {name} |" for name, count in failed.most_common(15)]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     _histogram(percents, out / "histogram.png")
-    return {"students": len(reports), "most_failed": failed.most_common(5)}
+    broken = sorted(name for name, report in reports.items() if report["extra_data"].get("grader_error"))
+    return {"students": len(reports), "most_failed": failed.most_common(5), "grader_failures": broken}
 
 
 def _histogram(percents: list[float], path: Path) -> None:

@@ -19,11 +19,13 @@ from pathlib import Path
 
 import nbformat
 
+from grader.errors import UsageError
+
 _BEGIN, _END = "# BEGIN SOLUTION", "# END SOLUTION"
 _BEGIN_ONLY, _END_ONLY = "# BEGIN SOLUTION ONLY", "# END SOLUTION ONLY"
 
 
-class BuildError(Exception):
+class BuildError(UsageError):
     """A solution's markers are malformed."""
 
 

@@ -1,7 +1,7 @@
 """The child process that runs student code: `python -I -m grader.child FD`.
 
-It reads its job from stdin: for each assignment of one submission, the student's cells and the probes to run.
-It imports TensorFlow once, then, assignment by assignment, executes the cells as a module, calls the student's
+It reads its `contract.Job` from stdin: for each assignment of one submission, the student's cells and the probes
+to run. It imports TensorFlow once, then, assignment by assignment, executes the cells as a module, calls the student's
 functions as each probe asks, and sends back what they returned: a Keras model's serialized configuration, or
 the error with the student's own traceback lines. It judges nothing.
 """
@@ -18,28 +18,29 @@ import traceback
 import types
 from typing import Any
 
-from grader import protocol
+from grader import contract
+from grader.contract import AssignmentJob, Begin, Cell, Done, End, Load, ProbeCall, ProbeResult, Started
 
 
 def main() -> None:
     channel = int(sys.argv[1])
-    job = json.loads(sys.stdin.read())
+    job = contract.Job.from_wire(sys.stdin.read())
     sys.stdin.close()
 
     import keras  # noqa: F401  imported before student code so that its import time is not the student's
     import tensorflow  # noqa: F401
 
     home = os.getcwd()
-    for assignment in job["assignments"]:
+    for assignment in job.assignments:
         # The parent's deadline restarts with each assignment; if the code hangs, dump every thread's stack to
         # stderr just before it, so that the report can say where the code was stuck.
-        protocol.send(channel, {"type": "begin", "assignment": assignment["module"]})
-        faulthandler.dump_traceback_later(max(job["timeout"] - 1.0, 0.5), exit=False)
+        contract.send(channel, Begin(assignment.module))
+        faulthandler.dump_traceback_later(max(job.timeout - 1.0, 0.5), exit=False)
         _reset(home)
         _grade(channel, assignment)
-        protocol.send(channel, {"type": "end", "assignment": assignment["module"]})
+        contract.send(channel, End(assignment.module))
     faulthandler.cancel_dump_traceback_later()
-    protocol.send(channel, {"type": "done"})
+    contract.send(channel, Done())
     os.close(channel)
 
 
@@ -58,65 +59,64 @@ def _reset(home: str) -> None:
     keras.config.set_dtype_policy("float32")
 
 
-def _grade(channel: int, assignment: dict[str, Any]) -> None:
+def _grade(channel: int, assignment: AssignmentJob) -> None:
     """Run one assignment's cells, then each of its probes, sending what came back."""
-    name = assignment["module"]
-    labels = {cell["label"] for cell in assignment["cells"]}
-    module, load_error = _execute(name, assignment["cells"])
-    defined = [f for f in assignment["functions"] if callable(getattr(module, f, None))]
-    protocol.send(channel, {"type": "load", "assignment": name, "error": load_error, "defined": defined})
+    name = assignment.module
+    labels = {cell.label for cell in assignment.cells}
+    module, load_error = _execute(name, assignment.cells)
+    defined = [f for f in assignment.functions if callable(getattr(module, f, None))]
+    contract.send(channel, Load(name, load_error, defined))
 
-    for probe in assignment["probes"]:
-        needed = probe["needs"] if probe.get("harness") else [probe["function"]]
-        if any(f not in defined for f in needed):
+    for probe in assignment.probes:
+        if probe.function not in defined:
             continue
-        protocol.send(channel, {"type": "started", "assignment": name, "id": probe["id"]})
-        protocol.send(channel, {"type": "probe", "assignment": name, "id": probe["id"],
-                                **_run_probe(module, probe, labels)})
+        contract.send(channel, Started(name, probe.id))
+        contract.send(channel, ProbeResult(name, probe.id, **_run_probe(module, probe, labels)))
 
 
-def _execute(name: str, cells: list[dict[str, str]]) -> tuple[types.ModuleType, str | None]:
+def _execute(name: str, cells: list[Cell]) -> tuple[types.ModuleType, str | None]:
     """Run the student's cells in one fresh module; the first exception stops it, as in a notebook."""
     module = types.ModuleType(f"student_{name}")
-    module.__file__ = cells[0]["label"] if cells else f"{name}.py"
+    module.__file__ = cells[0].label if cells else f"{name}.py"
     sys.modules[module.__name__] = module
-    labels = {cell["label"] for cell in cells}
+    labels = {cell.label for cell in cells}
     for cell in cells:
-        linecache.cache[cell["label"]] = (len(cell["source"]), None, cell["source"].splitlines(True), cell["label"])
+        linecache.cache[cell.label] = (len(cell.source), None, cell.source.splitlines(True), cell.label)
         try:
-            exec(compile(cell["source"], cell["label"], "exec"), module.__dict__)
+            exec(compile(cell.source, cell.label, "exec"), module.__dict__)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt are the student's too
             return module, describe_exception(exc, labels)
     return module, None
 
 
-def _run_probe(module: types.ModuleType, probe: dict[str, Any], labels: set[str]) -> dict[str, Any]:
+def _run_probe(module: types.ModuleType, probe: ProbeCall, labels: set[str]) -> dict[str, Any]:
+    """The fields of the probe's `ProbeResult`."""
     import keras
 
-    if not probe.get("value"):  # plain functions build no model
+    if not probe.value:  # plain functions build no model
         from grader.measure import fresh_session
 
         fresh_session(0)
-    if probe.get("harness"):
+    if probe.harness:
         from grader import harness
 
-        builder = getattr(harness, probe["harness"])
+        builder = getattr(harness, probe.harness)
         def function(*args, **kwargs):  # noqa: E306
             return builder(module, *args, **kwargs)
     else:
-        function = getattr(module, probe["function"])
+        function = getattr(module, probe.function)
     try:
-        if probe["block_input"] is not None:
-            inputs = keras.Input(shape=tuple(probe["block_input"]))
-            returned = function(inputs, *probe.get("args", []), **probe["kwargs"])
+        if probe.block_input is not None:
+            inputs = keras.Input(shape=tuple(probe.block_input))
+            returned = function(inputs, *probe.args, **probe.kwargs)
             returned_type = type(returned).__name__
             if not isinstance(returned, keras.KerasTensor):
                 return {"returned": returned_type, "model": None, "error": None}
             model = keras.Model(inputs, returned)
         else:
-            returned = function(*probe.get("args", []), **probe["kwargs"])
+            returned = function(*probe.args, **probe.kwargs)
             returned_type = type(returned).__name__
-            if probe.get("value"):  # a plain function: its value is the result
+            if probe.value:  # a plain function: its value is the result
                 return {"returned": returned_type, "model": None, "error": None, "value": _plain(returned)}
             if not isinstance(returned, keras.Model):
                 return {"returned": returned_type, "model": None, "error": None}
@@ -138,7 +138,7 @@ def _plain(value: Any) -> Any:
     return {"repr": repr(value)[:200]}
 
 
-def _measure_here(model: Any, config: dict[str, Any], probe: dict[str, Any]) -> dict[str, Any]:
+def _measure_here(model: Any, config: dict[str, Any], probe: ProbeCall) -> dict[str, Any]:
     """Measurements taken here, for a model the grader cannot rebuild (custom layer classes, Lambda).
 
     Such a model cannot be rebuilt without running the student's code, so it is measured in this process,
@@ -149,9 +149,9 @@ def _measure_here(model: Any, config: dict[str, Any], probe: dict[str, Any]) -> 
     foreign = sorted(set(foreign_classes(config)))
     if not foreign:
         return {}
-    measures = tuple(m for m in probe.get("measures", []) if m != "convergence")
+    measures = tuple(m for m in probe.measures if m != "convergence")
     try:
-        measured = measure(model, tuple(tuple(s) for s in probe.get("sizes", [])), measures)
+        measured = measure(model, tuple(tuple(s) for s in probe.sizes), measures)
         return {"foreign": foreign, "measured_here": json.loads(json.dumps(measured, default=str))}
     except Exception as exc:
         return {"foreign": foreign, "measured_here": None, "measure_error": f"{type(exc).__name__}: {exc}"[:500]}

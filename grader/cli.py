@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,16 +32,43 @@ class _DefaultGroup(click.Group):
         self.format_commands(ctx, formatter)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
-            args = ["run", *args]
+        head = 0
+        while head < len(args) and args[head] == "--course":  # the group's own option comes first
+            head += 2
+        if head < len(args) and args[head] not in self.commands and args[head] not in ("--help", "-h", "--version"):
+            args = [*args[:head], "run", *args[head:]]
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """The one error boundary of every subcommand: a grader error exits with its own status and one line;
+        anything else is a bug in the grader (exit 3, with the traceback). A student's mistake never gets here."""
+        try:
+            return super().invoke(ctx)
+        except errors.GraderError as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception:
+            click.echo(BUG_BANNER, err=True)
+            click.echo(traceback.format_exc(), err=True)
+            sys.exit(errors.EXIT_GRADER_FAILED)
+
+
+_PROFILE_HELP = "Training budget of the convergence checks: quick (CPU; the default without a GPU) or full."
+BUG_BANNER = "The grader itself failed (this is a bug in the grader, not in the submission):"
 
 
 @click.group(cls=_DefaultGroup, invoke_without_command=False,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cnn-grader")
-def main() -> None:
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The course folder (solutions, stubs, caches); by default the one marked by a [tool.cnn-grader] "
+                   "table in the working folder's pyproject.toml, or the installed package's.")
+def main(course: Path | None) -> None:
     """Grade Keras CNN assignments: `grade PATH...` grades submission folders or files."""
+    if course is not None:
+        os.environ["GRADER_COURSE"] = str(course.resolve())  # batch workers inherit it
 
 
 @main.command("run")
@@ -48,14 +77,14 @@ def main() -> None:
 @click.option("--json", "json_path", type=click.Path(path_type=Path),
               help="Write Gradescope results.json here (a folder of <submission>.json for several).")
 @click.option("--feedback", "feedback_path", type=click.Path(path_type=Path),
-              help="Write a feedback page (Markdown, with training-curve plots) into this folder.")
+              help="Write the student's feedback pages into this folder: feedback.md and feedback.html (one page, "
+                   "plots inlined), with the training-curve plots.")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path),
               help="Write JUnit XML here (one test case per check) for CI.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds per assignment.")
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--fail-under", type=float, default=None, help="Exit 1 when a submission scores below PERCENT.")
-@click.option("--profile", type=click.Choice(["quick", "full"]), default=None,
-              help="Training budget of the convergence checks: quick (CPU, default without a GPU) or full.")
+@click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the totals.")
 def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path: Path | None,
                 feedback_path: Path | None, junit_path: Path | None, timeout: float,
@@ -65,42 +94,38 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
 
     limits = Limits(timeout=timeout, memory_mb=memory)
     status = errors.EXIT_GRADED
-    try:
-        if profile is None:
-            from grader.convergence import default_profile
+    profile = profile or _default_profile()
+    results = []
+    for path in paths:
+        result = grade_submission(path, list(assignments) or None, limits, profile)
+        results.append(result)
+        if quiet:
+            click.echo(f"{path}: {result.score:g} / {result.max_score:g}")
+        else:
+            click.echo(terminal.render(result, color=sys.stdout.isatty()), nl=False)
+        if json_path is not None:
+            target = json_path / f"{path.stem or path.name}.json" if len(paths) > 1 else json_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(gradescope.render(result))
+        if feedback_path is not None:
+            from grader.reports import feedback
 
-            profile = default_profile()
-        results = []
-        for path in paths:
-            result = grade_submission(path, list(assignments) or None, limits, profile)
-            results.append(result)
-            if quiet:
-                click.echo(f"{path}: {result.score:g} / {result.max_score:g}")
-            else:
-                click.echo(terminal.render(result, color=sys.stdout.isatty()), nl=False)
-            if json_path is not None:
-                target = json_path / f"{path.stem or path.name}.json" if len(paths) > 1 else json_path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(gradescope.render(result))
-            if feedback_path is not None:
-                from grader.reports import feedback
+            feedback.write(result, feedback_path / (path.stem or path.name) if len(paths) > 1 else feedback_path)
+        if fail_under is not None and result.percent < fail_under:
+            status = errors.EXIT_BELOW_THRESHOLD
+    if junit_path is not None:
+        from grader.reports import junit
 
-                feedback.write(result, feedback_path / (path.stem or path.name) if len(paths) > 1 else feedback_path)
-            if fail_under is not None and result.percent < fail_under:
-                status = errors.EXIT_BELOW_THRESHOLD
-        if junit_path is not None:
-            from grader.reports import junit
-
-            junit_path.parent.mkdir(parents=True, exist_ok=True)
-            junit_path.write_text(junit.render(results))
-    except errors.GraderError as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
-    except Exception:
-        click.echo("The grader itself failed (this is a bug in the grader, not in the submission):", err=True)
-        click.echo(traceback.format_exc(), err=True)
-        sys.exit(errors.EXIT_GRADER_FAILED)
+        junit_path.parent.mkdir(parents=True, exist_ok=True)
+        junit_path.write_text(junit.render(results))
     sys.exit(status)
+
+
+def _default_profile() -> str:
+    from grader.convergence import default_profile
+
+    return default_profile()
+
 
 
 @main.command("batch")
@@ -112,10 +137,9 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
 @click.option("--assignment", "-a", "assignments", multiple=True, help="Grade only this assignment (repeatable).")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds per assignment.")
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
-@click.option("--profile", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
-              help="Training budget of the convergence checks.")
+@click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
 def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tuple[str, ...], timeout: float,
-                  memory: int, profile: str) -> None:
+                  memory: int, profile: str | None) -> None:
     """Grade a class: every subfolder or .zip of ROOT is one student."""
     from grader.batch import grade_class
 
@@ -123,16 +147,18 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
         with click.progressbar(items, length=total, label="grading", file=sys.stderr) as bar:
             yield from bar
 
-    try:
-        summary = grade_class(root, out, jobs=jobs, force=force, assignments=list(assignments) or None,
-                              limits=Limits(timeout=timeout, memory_mb=memory), profile=profile, progress=progress)
-    except errors.GraderError as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
+    summary = grade_class(root, out, jobs=jobs, force=force, assignments=list(assignments) or None,
+                          limits=Limits(timeout=timeout, memory_mb=memory), profile=profile or _default_profile(),
+                          progress=progress)
     click.echo(f"graded {len(summary['graded'])} student(s), skipped {summary['skipped']} already graded "
                f"(--force grades them again); {summary['students']} in {out / 'grades.csv'}")
     for name, count in summary["most_failed"]:
         click.echo(f"  failed by {count}: {name}")
+    if summary["grader_failures"]:
+        click.echo(f"The grader itself failed on {len(summary['grader_failures'])} student(s), who are not graded: "
+                   f"{', '.join(summary['grader_failures'])} (the grader_error column of grades.csv says why; "
+                   "this is a bug in the grader, not in their work)", err=True)
+        sys.exit(errors.EXIT_GRADER_FAILED)
 
 
 @main.command("gradescope")
@@ -145,11 +171,7 @@ def gradescope_command(out: Path, assignments: tuple[str, ...], profile: str) ->
     """Build Gradescope's autograder zip: setup.sh, run_autograder, the grader, the reference artifacts."""
     from grader.package import gradescope_zip
 
-    try:
-        path = gradescope_zip(out, list(assignments) or None, profile)
-    except errors.GraderError as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
+    path = gradescope_zip(out, list(assignments) or None, profile)
     click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): upload it as the autograder, base image "
                "Ubuntu 22.04 or newer")
 
@@ -157,21 +179,24 @@ def gradescope_command(out: Path, assignments: tuple[str, ...], profile: str) ->
 @main.command("build")
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if assignments/ is out of date.")
 @click.option("--solutions", "solutions", type=click.Path(path_type=Path), default=None,
-              help="Folder of reference solutions (default: solutions/ beside the grader, or $GRADER_SOLUTIONS).")
+              help="Folder of reference solutions (default: the course's).")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="Where the stubs and notebooks go (default: assignments/ beside the solutions).")
 def build_command(check: bool, solutions: Path | None, out: Path | None) -> None:
     """Make the student stubs (.py) and notebooks (.ipynb) from the marked regions of the solutions."""
-    from grader.build import BuildError, build
-    from grader.reference import solutions_dir
+    from grader import locations
+    from grader.build import build
 
-    solutions = solutions or solutions_dir()
-    out = out or solutions.parent / "assignments"
-    try:
-        stale = build(solutions, out, check=check)
-    except BuildError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(errors.EXIT_USAGE)
+    if solutions is None:
+        course = locations.course()
+        if course.solutions is None:
+            raise errors.UsageError("no reference solutions to build from: run grade build in the course folder, or "
+                                    "pass --course DIR or --solutions DIR")
+        solutions, stubs = course.solutions, course.assignments
+    else:
+        stubs = None
+    out = out or stubs or solutions.parent / "assignments"
+    stale = build(solutions, out, check=check)
     if check and stale:
         click.echo(f"out of date in {out}: {', '.join(stale)}; run `grade build`", err=True)
         sys.exit(1)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.reference import cache_dir
+from grader import locations
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def _run_key(config: dict[str, Any], signature: str, dataset: str, profile: Prof
 def train(config: dict[str, Any], signature: str, dataset_name: str, profile: Profile, seed: int = 0,
           use_cache: bool = True) -> dict[str, Any]:
     """Train the model of `config` on `dataset_name` within `profile`; returns accuracy and curves."""
-    path = cache_dir() / "runs" / f"{_run_key(config, signature, dataset_name, profile, seed)}.json"
+    path = locations.course().cache / "runs" / f"{_run_key(config, signature, dataset_name, profile, seed)}.json"
     if use_cache and path.is_file():
         return {**json.loads(path.read_text()), "cached": True}
     result = _train(copy.deepcopy(config), dataset_name, profile, seed)

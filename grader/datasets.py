@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from grader import locations
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -40,9 +42,7 @@ def _split(name: str, x: np.ndarray, y: np.ndarray, classes: int, val_fraction: 
 
 def mnist() -> Dataset:
     """5,000 MNIST digits (28x28x1, values in [0, 1]): 4,000 to train, 1,000 to validate."""
-    from grader.reference import cache_dir
-
-    cached = cache_dir() / "data" / "mnist-5000.npz"
+    cached = locations.course().cache / "data" / "mnist-5000.npz"
     if cached.is_file():
         with np.load(cached) as arrays:
             x, y = arrays["x"], arrays["y"]

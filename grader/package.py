@@ -8,11 +8,15 @@ the solutions and artifacts in the zip are hidden from it.
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import shlex
 import zipfile
 from pathlib import Path
 
-from grader.reference import _PACKAGE, artifact_path, cache_dir, reference_measurements, solutions_dir
+from grader import locations
+from grader.errors import GraderError, UsageError
+from grader.reference import artifact_path, reference_measurements
 from grader.rubrics import RUBRICS
 
 SETUP = """#!/usr/bin/env bash
@@ -48,8 +52,6 @@ def gradescope_zip(out: Path, assignments: list[str] | None = None, profile: str
     names = assignments or list(RUBRICS)
     unknown = [n for n in names if n not in RUBRICS]
     if unknown:
-        from grader.errors import UsageError
-
         raise UsageError(f"unknown assignment(s): {', '.join(unknown)}; known: {', '.join(RUBRICS)}")
     for name in names:
         reference_measurements(RUBRICS[name], profile)
@@ -58,20 +60,49 @@ def gradescope_zip(out: Path, assignments: list[str] | None = None, profile: str
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
         _add_text(bundle, "setup.sh", SETUP, executable=True)
         _add_text(bundle, "run_autograder", RUN.format(assignments=only, profile=profile), executable=True)
-        root = _PACKAGE.parent
-        for file in ("pyproject.toml", "README.md"):
-            if (root / file).is_file():
-                bundle.write(root / file, file)
-        for path in sorted(_PACKAGE.rglob("*.py")):
-            bundle.write(path, f"grader/{path.relative_to(_PACKAGE).as_posix()}")
+        _add_text(bundle, "pyproject.toml", pyproject(solutions=True))
+        readme = locations.PACKAGE.parent / "README.md"
+        if readme.is_file():
+            bundle.write(readme, "README.md")
+        for path in grader_files():
+            bundle.write(path, f"grader/{path.relative_to(locations.PACKAGE).as_posix()}")
+        course = locations.course()
         for name in names:
-            bundle.write(solutions_dir() / f"{name}.py", f"solutions/{name}.py")
+            bundle.write(course.solution(name), f"solutions/{name}.py")  # type: ignore[arg-type]
             artifact = artifact_path(RUBRICS[name], profile)
             bundle.write(artifact, f".grader-cache/{artifact.name}")
-        data = cache_dir() / "data" / "mnist-5000.npz"
+        data = course.cache / "data" / "mnist-5000.npz"
         if data.is_file():
             bundle.write(data, f".grader-cache/data/{data.name}")
     return out
+
+
+def grader_files() -> list[Path]:
+    """The grader's own source files, as shipped (no course data, no caches)."""
+    return sorted(p for p in locations.PACKAGE.rglob("*.py") if "course" not in p.relative_to(locations.PACKAGE).parts)
+
+
+def pyproject(solutions: bool) -> str:
+    """The pyproject.toml of a folder made for installing the grader: the Gradescope autograder (`solutions`: its
+    reference solutions ship in the wheel) or a student release (visible reference artifacts only)."""
+    try:
+        requires = [r for r in importlib.metadata.requires("cnn-grader") or [] if "extra ==" not in r]
+        version = importlib.metadata.version("cnn-grader")
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise GraderError("the grader is not installed (pip install it first): its dependencies are unknown") from exc
+    packages = ["grader", "grader.analysis", "grader.reports", "grader.rubrics"]
+    lines = ["[build-system]", 'requires = ["setuptools>=68"]', 'build-backend = "setuptools.build_meta"', "",
+             "[project]", 'name = "cnn-grader"', f"version = {json.dumps(version)}",
+             'requires-python = ">=3.11,<3.13"', f"dependencies = {json.dumps(requires)}", "",
+             "[project.scripts]", 'grade = "grader.cli:main"', "", "[tool.setuptools]"]
+    if solutions:
+        lines += [f"packages = {json.dumps([*packages, 'grader.course.solutions'])}", "",
+                  "[tool.setuptools.package-dir]", '"grader.course.solutions" = "solutions"', "",
+                  f"[tool.{locations.MARKER}]", 'solutions = "solutions"', 'cache = ".grader-cache"']
+    else:
+        lines += [f"packages = {json.dumps(packages)}", "", "[tool.setuptools.package-data]",
+                  'grader = ["course/artifacts/*.json"]']
+    return "\n".join(lines) + "\n"
 
 
 def _add_text(bundle: zipfile.ZipFile, name: str, text: str, executable: bool = False) -> None:

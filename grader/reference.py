@@ -13,49 +13,53 @@ from pathlib import Path
 from typing import Any
 
 import grader
+from grader import locations
 from grader.errors import GraderError
 from grader.registry import Rubric
-
-_PACKAGE = Path(grader.__file__).resolve().parent
-
-
-def solutions_dir() -> Path:
-    """Where the reference solutions live: $GRADER_SOLUTIONS, or `solutions/` beside the package."""
-    return Path(os.environ.get("GRADER_SOLUTIONS") or _PACKAGE.parent / "solutions")
-
-
-def cache_dir() -> Path:
-    """Where reference artifacts are cached: $GRADER_CACHE, or `.grader-cache/` beside the package."""
-    return Path(os.environ.get("GRADER_CACHE") or _PACKAGE.parent / ".grader-cache")
+from grader.runner import run_probes
+from grader.sandbox import Limits
+from grader.submission import load
 
 
 def _key(solution: Path) -> str:
     digest = hashlib.sha256(grader.__version__.encode())
     digest.update(solution.read_bytes())
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        digest.update(path.relative_to(_PACKAGE).as_posix().encode())
+    for path in sorted(locations.PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(locations.PACKAGE).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:20]
 
 
 def artifact_path(rubric: Rubric, profile: str = "quick") -> Path:
     """Where the reference artifact of `rubric` under `profile` is cached (it may not exist yet)."""
-    return cache_dir() / f"{rubric.name}-{profile}-{_key(solutions_dir() / f'{rubric.name}.py')}.json"
+    course = locations.course()
+    solution = course.solution(rubric.name)
+    if solution is None:
+        raise GraderError(f"no reference solution for '{rubric.name}' in {_where(course)}")
+    return course.cache / f"{rubric.name}-{profile}-{_key(solution)}.json"
 
 
-def release_artifact_path(rubric: Rubric, profile: str = "quick") -> Path:
-    """The reference measurements shipped in a student release (only the visible checks' probes)."""
-    return cache_dir() / f"{rubric.name}-{profile}-release.json"
+def release_artifact_name(rubric: Rubric, profile: str = "quick") -> str:
+    """The file name of the reference measurements shipped in a student release (the visible checks' only)."""
+    return f"{rubric.name}-{profile}-release.json"
+
+
+def _where(course: locations.Course) -> str:
+    place = course.root or course.solutions or "the installed package"
+    return (f"the course found by {course.how} ({place}); run grade in the course folder (its pyproject.toml has a "
+            "[tool.cnn-grader] table) or pass --course DIR")
 
 
 def reference_measurements(rubric: Rubric, profile: str = "quick") -> dict[str, dict[str, Any]]:
     """The reference's measurements for every probe of `rubric`, from the cache or computed now."""
-    solution = solutions_dir() / f"{rubric.name}.py"
-    if not solution.is_file():
-        released = release_artifact_path(rubric, profile)
-        if released.is_file():  # a student release: the visible checks' expected values, no solution
+    course = locations.course()
+    solution = course.solution(rubric.name)
+    if solution is None:
+        released = course.shipped / release_artifact_name(rubric, profile) if course.shipped else None
+        if released is not None and released.is_file():  # a student release: visible checks only, no solution
             return json.loads(released.read_text())
-        raise GraderError(f"the reference solution {solution} is missing; set GRADER_SOLUTIONS")
+        raise GraderError(f"no reference solution or shipped reference artifact for '{rubric.name}' "
+                          f"(profile {profile}) in {_where(course)}")
     path = artifact_path(rubric, profile)
     if path.is_file():
         cached = json.loads(path.read_text())
@@ -70,10 +74,6 @@ def reference_measurements(rubric: Rubric, profile: str = "quick") -> dict[str, 
 
 
 def _compute(rubric: Rubric, solution: Path, profile: str) -> dict[str, dict[str, Any]]:
-    from grader.grading import run_probes
-    from grader.sandbox import Limits
-    from grader.submission import load
-
     outcomes, problem = run_probes(rubric, load(solution, rubric.name), solution.parent, Limits(timeout=900),
                                    reference=True, profile=profile)
     measured: dict[str, dict[str, Any]] = {}

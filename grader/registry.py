@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from grader.contract import ProbeCall
+
 if TYPE_CHECKING:
     from grader.analysis.graph import Graph
 
@@ -63,12 +65,11 @@ class Probe:
             text += f" on x of shape {_shape_text(self.block_input)}"
         return text
 
-    def job(self) -> dict[str, Any]:
+    def call(self) -> ProbeCall:
         """What the child needs to make this call."""
         shape = list(self.block_input) if self.block_input is not None else None
-        return {"id": self.id, "function": self.function, "args": list(self.args), "kwargs": self.kwargs,
-                "block_input": shape, "harness": self.harness, "needs": [self.function],
-                "measures": list(self.measures), "sizes": [list(s) for s in self.sizes], "value": self.value}
+        return ProbeCall(self.id, self.function, list(self.args), self.kwargs, shape, self.harness,
+                         list(self.measures), [list(s) for s in self.sizes], self.value)
 
 
 def _shape_text(shape: tuple[int | None, ...]) -> str:

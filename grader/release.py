@@ -15,9 +15,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+from grader import locations
 from grader.build import drop_marked, outputs
-from grader.package import gradescope_zip
-from grader.reference import _PACKAGE, cache_dir, reference_measurements, solutions_dir
+from grader.errors import GraderError, UsageError
+from grader.package import grader_files, gradescope_zip, pyproject
+from grader.reference import reference_measurements, release_artifact_name
 from grader.rubrics import RUBRICS
 
 STUDENT_README = """# {course} assignments
@@ -25,9 +27,11 @@ STUDENT_README = """# {course} assignments
 Fill in the functions of each file in `assignments/` (the `.py` file or the notebook), then check your work:
 
 ```bash
-python3.11 -m venv .venv && .venv/bin/pip install .
+python3 -m venv .venv && .venv/bin/pip install .
 .venv/bin/grade assignments/gap.py        # or your notebook: grade assignments/gap.ipynb
 ```
+
+The installed `grade` carries its reference figures: it works from any folder.
 
 This grader runs the visible checks; the course's autograder adds hidden checks with other arguments.
 """
@@ -35,15 +39,18 @@ This grader runs the visible checks; the course's autograder adds hidden checks 
 
 def release(out: Path, profile: str = "quick", course: str = "CNN architectures") -> dict[str, Path]:
     """Write `out/student/`, `out/autograder/` and `out/autograder.zip`."""
+    solutions = locations.course().solutions
+    if solutions is None:
+        raise UsageError("grade release needs the course's reference solutions: run it in the course folder or pass "
+                         "--course DIR")
     student = out / "student"
     if student.exists():
         shutil.rmtree(student)
     (student / "assignments").mkdir(parents=True)
-    for name, content in outputs(solutions_dir()).items():
+    for name, content in outputs(solutions).items():
         (student / "assignments" / name).write_text(content)
     _student_grader(student, profile)
-    root = _PACKAGE.parent
-    shutil.copy(root / "pyproject.toml", student / "pyproject.toml")
+    (student / "pyproject.toml").write_text(pyproject(solutions=False))
     (student / "README.md").write_text(STUDENT_README.format(course=course))
 
     archive = gradescope_zip(out / "autograder.zip", None, profile)
@@ -57,9 +64,12 @@ def release(out: Path, profile: str = "quick", course: str = "CNN architectures"
 
 def _student_grader(student: Path, profile: str) -> None:
     package = student / "grader"
-    shutil.copytree(_PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    artifacts = student / ".grader-cache"
-    artifacts.mkdir()
+    for path in grader_files():
+        target = package / path.relative_to(locations.PACKAGE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    artifacts = package / "course" / "artifacts"  # package data of the student's wheel
+    artifacts.mkdir(parents=True)
     for name, rubric in RUBRICS.items():
         path = package / "rubrics" / f"{name}.py"
         visible_source = drop_marked(path.read_text(), "# BEGIN HIDDEN", "# END HIDDEN")
@@ -69,12 +79,8 @@ def _student_grader(student: Path, profile: str) -> None:
         kept = {probe: values for probe, values in measured.items() if probe in visible}
         missing = visible - set(kept)
         if missing:
-            raise RuntimeError(f"{name}: the visible rubric has probes the artifact lacks: {sorted(missing)}")
-        (artifacts / f"{name}-{profile}-release.json").write_text(json.dumps(kept, indent=1, sort_keys=True))
-    data = cache_dir() / "data" / "mnist-5000.npz"
-    if data.is_file():
-        (artifacts / "data").mkdir()
-        shutil.copy(data, artifacts / "data" / data.name)
+            raise GraderError(f"{name}: the visible rubric has probes the artifact lacks: {sorted(missing)}")
+        (artifacts / release_artifact_name(rubric, profile)).write_text(json.dumps(kept, indent=1, sort_keys=True))
 
 
 def _probe_ids(path: Path, name: str) -> set[str]:

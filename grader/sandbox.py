@@ -13,6 +13,7 @@ everything it started, even processes that left its session. `isolation()` says 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
@@ -27,10 +28,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from grader import protocol
+from grader import contract, locations
+from grader.contract import Begin, Done, End, Job, Message
 
+M = TypeVar("M", bound=Message)
 _POLL_SECONDS = 0.05
 _MAX_COPIED_FILE_BYTES = 5_000_000
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -67,19 +70,12 @@ def isolation() -> Isolation:
 
 
 def _hidden_paths() -> list[str]:
-    from grader.reference import _PACKAGE, cache_dir, solutions_dir
-
-    root = _PACKAGE.parent
-    candidates = [solutions_dir(), cache_dir(), _PACKAGE / "rubrics", root / "tests", root / ".git",
-                  root / "benchmarks"]
-    return sorted({str(p.resolve()) for p in candidates if p.is_dir()})
+    return sorted({str(p.resolve()) for p in locations.course().hidden() if p.is_dir()})
 
 
 def _kept_paths(scratch: Path) -> list[str]:
-    from grader.reference import _PACKAGE
-
     paths = {Path(sys.executable).resolve().parent.parent, Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-             _PACKAGE, scratch.resolve()}
+             locations.PACKAGE, scratch.resolve()}
     return sorted(str(p) for p in paths)
 
 
@@ -135,7 +131,7 @@ class Limits:
 class ChildRun:
     """What a child sent back and how it ended."""
 
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
     exit_code: int | None = None
     stop_reason: str | None = None  # None when the child finished on its own
     elapsed: float = 0.0
@@ -148,25 +144,28 @@ class ChildRun:
     resident_bytes: int = 0  # at the last sample
     expected: tuple[str, ...] = ()  # the job's assignments, in the order the child runs them
 
-    def on_receive(self, message: dict[str, Any]) -> None:
+    rejected: list[str] = field(default_factory=list)  # what came on the channel that was not a message
+
+    def on_receive(self, message: Message) -> None:
         """Called as each message arrives, before the caller sees it: keeps the deadline per assignment.
 
         Only the next assignment of the job can begin, once: code that forges "begin" messages on the channel
         cannot put its deadline off more than once per assignment."""
-        kind, name = message.get("type"), message.get("assignment")
-        if kind == "begin" and len(self.times) < len(self.expected) and name == self.expected[len(self.times)]:
+        name = getattr(message, "assignment", None)
+        if isinstance(message, Begin) and len(self.times) < len(self.expected) \
+                and name == self.expected[len(self.times)]:
             self.assignment, self.assignment_started = name, time.monotonic()
             self.times[name] = (self.assignment_started, None)
             self.peak_bytes[name] = self.resident_bytes  # what it holds already, if it ends before the next sample
-        elif kind == "end" and name == self.assignment:
+        elif isinstance(message, End) and name == self.assignment:
             self.times[name] = (self.times[name][0], time.monotonic())
 
-    def of_type(self, kind: str) -> list[dict[str, Any]]:
-        return [m for m in self.messages if m.get("type") == kind]
+    def of_type(self, kind: type[M]) -> list[M]:
+        return [m for m in self.messages if isinstance(m, kind)]
 
     @property
     def finished(self) -> bool:
-        return self.stop_reason is None and bool(self.of_type("done"))
+        return self.stop_reason is None and bool(self.of_type(Done))
 
     def failure(self) -> str | None:
         """Why the child did not finish, in words for the student, or None if it did."""
@@ -179,13 +178,13 @@ class ChildRun:
             if -self.exit_code == signal.SIGXFSZ:
                 return "the code printed or wrote more output than allowed, so it was stopped"
             return f"the process running your code was killed by signal {name}"
-        if not self.of_type("done"):
+        if not self.of_type(Done):
             return f"the process running your code exited early (exit status {self.exit_code})"
         return None
 
 
-def run_child(job: dict[str, Any], submission: Path, limits: Limits,
-              on_message: Callable[[dict[str, Any]], None] | None = None) -> ChildRun:
+def run_child(job: Job, submission: Path, limits: Limits,
+              on_message: Callable[[Message], None] | None = None) -> ChildRun:
     """Run `grader.child` on `job` in a scratch copy of `submission` and wait for it within `limits`.
 
     `on_message` is called, in this thread, with each message as it arrives.
@@ -236,11 +235,11 @@ def _environment(scratch: Path, threads: int | None = None) -> dict[str, str]:
     }
 
 
-def _run(job: dict[str, Any], workdir: Path, scratch: Path, limits: Limits,
-         on_message: Callable[[dict[str, Any]], None] | None) -> ChildRun:
+def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
+         on_message: Callable[[Message], None] | None) -> ChildRun:
     read_fd, write_fd = os.pipe()
     output_path = scratch / "output.txt"
-    result = ChildRun(expected=tuple(a.get("module", "") for a in job.get("assignments", [])))
+    result = ChildRun(expected=tuple(a.module for a in job.assignments))
 
     def set_limits() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
@@ -266,13 +265,13 @@ def _run(job: dict[str, Any], workdir: Path, scratch: Path, limits: Limits,
         )
     os.close(write_fd)
     result.assignment_started = start
-    reader = _Reader(read_fd, result.on_receive)
+    reader = _Reader(read_fd, result.on_receive, result.rejected)
     reader.start()
     watchdog = threading.Thread(target=_watch, args=(process, limits, result), daemon=True)
     watchdog.start()
     try:
         assert process.stdin is not None
-        process.stdin.write(json.dumps({**job, "timeout": limits.timeout}).encode())
+        process.stdin.write(dataclasses.replace(job, timeout=limits.timeout).to_wire())
         process.stdin.close()
     except BrokenPipeError:
         pass
@@ -326,26 +325,27 @@ def _watch(process: subprocess.Popen, limits: Limits, result: ChildRun) -> None:
     _kill_group(process.pid)
 
 
-_END: dict[str, Any] = {}
+_END = object()
 
 
 class _Reader(threading.Thread):
     """Drains the result pipe while the child runs, so a large message never blocks it."""
 
-    def __init__(self, fd: int, on_receive: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, fd: int, on_receive: Callable[[Message], None], rejected: list[str]) -> None:
         super().__init__(daemon=True)
         self.fd = fd
         self.on_receive = on_receive
-        self.queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.queue: queue.Queue[Any] = queue.Queue()
         self.problem: str | None = None
+        self.receipt = contract.Receipt(rejected)
 
     def run(self) -> None:
         try:
             with os.fdopen(self.fd, "rb") as stream:
-                for message in protocol.receive(stream):
+                for message in contract.receive(stream, receipt=self.receipt):
                     self.on_receive(message)
                     self.queue.put(message)
-        except protocol.ChannelError as exc:
+        except contract.ContractError as exc:
             self.problem = str(exc)
         finally:
             self.queue.put(_END)

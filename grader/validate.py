@@ -10,8 +10,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import locations
+from grader.errors import UsageError
 from grader.grading import grade_submission
-from grader.reference import solutions_dir
 from grader.rubrics import RUBRICS
 from grader.sandbox import Limits
 
@@ -35,10 +36,16 @@ class Row:
 
 
 def validate(assignments: list[str] | None = None, profile: str = "quick") -> list[Row]:
+    course = locations.course()
     rows = []
     for name in assignments or list(RUBRICS):
-        solution = solutions_dir() / f"{name}.py"
-        stub = solutions_dir().parent / "assignments" / f"{name}.py"
+        if name not in RUBRICS:
+            raise UsageError(f"unknown assignment {name!r}; known: {', '.join(RUBRICS)}")
+        solution = course.solution(name)
+        if solution is None:
+            raise UsageError(f"grade validate needs the reference solution of '{name}': run it in the course folder "
+                             "or pass --course DIR")
+        stub = course.assignments / f"{name}.py" if course.assignments else Path("/nonexistent")
         rows.append(_grade(name, "reference solution", solution, "full", profile))
         if stub.is_file():
             rows.append(_grade(name, "stub", stub, "zero", profile))

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import site
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -45,3 +49,23 @@ def failed_categories(result: AssignmentResult) -> set[str]:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def installed(project: Path, venv: Path) -> Path:
+    """Build a wheel of `project` and install it, not editable, into a new virtual environment at `venv` that
+    reuses this environment's packages (TensorFlow and the rest) but not its grader; returns the venv's bin/."""
+    wheels = venv.parent / f"{venv.name}-wheel"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(wheels), str(project)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    packages = next(venv.glob("lib/python3*/site-packages"))
+    (packages / "reuse.pth").write_text("\n".join(site.getsitepackages()) + "\n")  # appended after its own
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
+                    "--no-deps", "--no-index", *map(str, wheels.glob("*.whl"))], check=True, capture_output=True)
+    return venv / "bin"
+
+
+def clean_environment(home: Path) -> dict[str, str]:
+    """This process's environment without the grader's settings, with its own home and cache folders."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
+    return {**env, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}

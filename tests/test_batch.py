@@ -35,6 +35,7 @@ def test_batch_grades_a_class_in_parallel_and_resumes(tmp_path) -> None:
     assert rows["bob"]["total"] == "0"
     assert 0 < float(rows["carol"]["total"]) < 23  # the zip was unpacked and graded
     assert rows["dave"]["total"] == "0" and rows["dave"]["max_score"] == "23"  # same maximum, with a reason
+    assert not any(row["grader_error"] for row in rows.values())  # dave's zip is his doing, not the grader's
     assert "not graded" in json.loads((out / "results" / "dave.json").read_text())["output"]
     assert not list(tmp_path.rglob("escaped.py"))
     assert (out / "histogram.png").stat().st_size > 1000
@@ -48,3 +49,30 @@ def test_batch_grades_a_class_in_parallel_and_resumes(tmp_path) -> None:
     assert "graded 1 student(s), skipped 3" in resumed.output
     with open(out / "grades.csv") as f:
         assert len(list(csv.DictReader(f))) == 4
+
+
+def test_a_grader_failure_is_reported_as_such_never_as_the_students_zero(tmp_path, monkeypatch) -> None:
+    import grader.batch
+    import grader.grading
+    from grader.batch import Student, _grade_one, summarize
+    from grader.sandbox import Limits
+
+    def bug(*args, **kwargs):
+        raise AttributeError("a bug in the grader")
+
+    monkeypatch.setattr(grader.grading, "grade_submission", bug)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "erin").mkdir()
+    _grade_one(Student("erin", tmp_path / "erin"), str(tmp_path), ["gap"], Limits(), "quick", 1)
+    report = json.loads((tmp_path / "results" / "erin.json").read_text())
+    assert report["extra_data"]["grader_error"] == "AttributeError: a bug in the grader"
+    assert "course staff" in report["output"] and "bug" not in report["output"]  # the student sees no internals
+    summary = summarize(tmp_path, ["erin"])
+    assert summary["grader_failures"] == ["erin"]
+    with open(tmp_path / "grades.csv") as f:
+        assert next(csv.DictReader(f))["grader_error"] == "AttributeError: a bug in the grader"
+    assert not grader.batch._graded(tmp_path / "results" / "erin.json")  # graded again on the next run
+
+    monkeypatch.setattr(grader.batch, "grade_class", lambda *a, **k: {"graded": ["erin"], "skipped": 0, **summary})
+    outcome = CliRunner().invoke(main, ["batch", str(tmp_path), "--out", str(tmp_path), "-a", "gap"])
+    assert outcome.exit_code == 3 and "failed on 1 student(s)" in outcome.output

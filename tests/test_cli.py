@@ -75,3 +75,36 @@ def test_help_lists_the_options() -> None:
     assert outcome.exit_code == 0
     for option in ("--json", "--assignment", "--timeout", "--memory", "--fail-under"):
         assert option in outcome.output
+
+
+def test_every_subcommand_has_one_error_boundary(monkeypatch, tmp_path) -> None:
+    """A grader error exits with its own status and one line; anything else is a bug in the grader: exit 3 and
+    the banner, whatever the subcommand."""
+    import grader.package
+    import grader.validate
+    from grader.errors import GraderError
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(grader.validate, "validate", broken)
+    outcome = CliRunner().invoke(main, ["validate", "-a", "gap"])
+    assert outcome.exit_code == 3 and "bug in the grader" in outcome.output and "KeyError" in outcome.output
+
+    def refused(*args, **kwargs):
+        raise GraderError("the artifact could not be written")
+
+    monkeypatch.setattr(grader.package, "gradescope_zip", refused)
+    outcome = CliRunner().invoke(main, ["gradescope", "--out", str(tmp_path / "a.zip")])
+    assert outcome.exit_code == 3 and outcome.output.strip() == "Error: the artifact could not be written"
+
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "gap.py").write_text("def f():\n    # BEGIN SOLUTION\n    return 1\n")
+    outcome = CliRunner().invoke(main, ["build", "--solutions", str(tmp_path / "solutions")])
+    assert outcome.exit_code == 2 and outcome.output.startswith("Error: ")
+
+
+def test_grade_and_batch_agree_on_the_profile_default() -> None:
+    for command in (["run", "--help"], ["batch", "--help"]):
+        text = CliRunner().invoke(main, command).output
+        assert "quick (CPU; the default without a GPU) or full" in " ".join(text.split())

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from conftest import FIXTURES, ROOT
-from grader import grading, sandbox
+from grader import runner, sandbox
 from grader.grading import grade_submission
 from grader.measure import measure, rebuild, with_zero_initialisers
 from grader.reference import reference_measurements
@@ -26,10 +26,10 @@ def children(monkeypatch) -> list[list[str]]:
     real = sandbox.run_child
 
     def counting(job, *args, **kwargs):
-        asked.append([a["module"] for a in job["assignments"]])
+        asked.append([a.module for a in job.assignments])
         return real(job, *args, **kwargs)
 
-    monkeypatch.setattr(grading.sandbox, "run_child", counting)
+    monkeypatch.setattr(runner.sandbox, "run_child", counting)
     return asked
 
 

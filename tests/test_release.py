@@ -1,15 +1,14 @@
-"""`grade release`: the student folder has the stubs and the visible checks only; its grader works alone."""
+"""`grade release`: the student folder has the stubs and the visible checks only; its grader, installed with
+`pip install .` as its README says, works alone from any folder."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 from click.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, clean_environment, installed
 from grader.cli import main
 from grader.rubrics import RUBRICS
 
@@ -20,24 +19,30 @@ def test_release_gives_students_visible_checks_only_and_a_grader_that_works(tmp_
     student = tmp_path / "student"
     assert (student / "assignments" / "gap.py").is_file() and (student / "assignments" / "gap.ipynb").is_file()
     assert not (student / "solutions").exists()
+    artifacts = student / "grader" / "course" / "artifacts"
     shipped = [*(student / "assignments").iterdir(), *(student / "grader" / "rubrics").glob("*.py"),
-               *(student / ".grader-cache").glob("*.json")]
+               *artifacts.glob("*.json")]
+    assert len(shipped) > 15
     text = "\n".join(p.read_text() for p in shipped)
     for secret in ("BEGIN SOLUTION", "hidden=True", "HEAD_HIDDEN", "kernel_size=7", "GlobalAveragePooling2D()(class",
                    "_conv_bn"):
         assert secret not in text, secret
-    artifact = json.loads((student / ".grader-cache" / "gap-quick-release.json").read_text())
+    artifact = json.loads((artifacts / "gap-quick-release.json").read_text())
     assert len(artifact) < len(RUBRICS["gap"].probes)  # the hidden probes' values are not shipped
     assert (tmp_path / "autograder" / "run_autograder").is_file() and (tmp_path / "autograder.zip").is_file()
     assert (tmp_path / "autograder" / "solutions" / "gap.py").is_file()
 
-    # The student's grader, alone (no solutions anywhere it looks), grades the stub and the reference.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
+    # The student's grader, installed from the student folder and run elsewhere (no solutions anywhere it looks),
+    # grades the stub and the reference.
+    bin_dir = installed(student, tmp_path / "venv")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = clean_environment(tmp_path / "home")
     results = {}
     for label, path in (("stub", student / "assignments" / "gap.py"), ("reference", ROOT / "solutions" / "gap.py")):
         out = tmp_path / f"{label}.json"
-        done = subprocess.run([sys.executable, "-m", "grader", str(path), "-a", "gap", "--json", str(out), "-q"],
-                              cwd=student, env=env, capture_output=True, text=True, timeout=600)
+        done = subprocess.run([str(bin_dir / "grade"), str(path), "-a", "gap", "--json", str(out), "-q"],
+                              cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-2000:]
         results[label] = json.loads(out.read_text())
     visible_points = sum(c.points for c in RUBRICS["gap"].checks if not c.hidden)
