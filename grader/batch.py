@@ -139,7 +139,7 @@ def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, as
     threads = max((os.cpu_count() or 1) // max(jobs, 1), 1)
     done: list[dict[str, Any]] = []
     if todo:
-        _reference_first(assignments, profile)
+        reference_first(assignments, profile, jobs)
         context = multiprocessing.get_context("spawn")  # a clean interpreter per worker, TensorFlow imported once
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             futures = [pool.submit(_grade_one, s, str(out), assignments, limits, profile, threads) for s in todo]
@@ -150,15 +150,29 @@ def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, as
     return {"graded": [d["student"] for d in done], "skipped": len(everyone) - len(todo), **summary}
 
 
-def _reference_first(assignments: list[str] | None, profile: str) -> None:
-    """Compute any reference artifact not cached yet here, once, before the workers start: else each worker
-    would compute the same one at the same time."""
+def reference_first(assignments: list[str] | None, profile: str, jobs: int = 1) -> None:
+    """Compute any reference artifact not cached yet here, once, `jobs` at a time, before the workers start: else
+    each worker would compute the same one at the same time."""
+    from grader.reference import artifact_path
+    from grader.rubrics import RUBRICS
+
+    # An unknown name is each student's usage error, reported in their result.
+    missing = [n for n in assignments or RUBRICS if n in RUBRICS and not artifact_path(RUBRICS[n], profile).is_file()]
+    if jobs <= 1 or len(missing) <= 1:
+        for name in missing:
+            _reference(name, profile)
+        return
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        for future in [pool.submit(_reference, name, profile) for name in missing]:
+            future.result()
+
+
+def _reference(name: str, profile: str) -> None:
     from grader.reference import reference_measurements
     from grader.rubrics import RUBRICS
 
-    for name in assignments or RUBRICS:
-        if name in RUBRICS:  # an unknown name is each student's usage error, reported in their result
-            reference_measurements(RUBRICS[name], profile)
+    reference_measurements(RUBRICS[name], profile)
 
 
 def summarize(out: Path, names: list[str]) -> dict[str, Any]:

@@ -51,7 +51,9 @@ def mnist() -> Dataset:
 
         x, y = mnist_data()
         cached.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(cached, x=x, y=y)
+        tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp.npz")  # readers never see a half-written file
+        np.savez_compressed(tmp, x=x, y=y)
+        tmp.replace(cached)
     x = (x.reshape(-1, 28, 28, 1) / 255.0).astype("float32")
     return _split("mnist", x, y.astype("int64"), 10)
 

@@ -21,6 +21,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grader.contract import ProbeCall
+from grader.convergence import Margins
+
+# What a probe may ask the grader to measure (grader.measure.measure), train on and build around student code.
+MEASURES = ("params", "structure", "macs", "outputs", "field", "shapes", "probabilities", "invariance",
+            "equivariance", "gradients", "convergence", "value")
+DATASETS = ("mnist", "digits", "shapes")  # grader.datasets.LOADERS
+HARNESSES = ("inception_network", "resnet_network")  # builders in grader.harness
 
 if TYPE_CHECKING:
     from grader.analysis.graph import Graph
@@ -50,6 +57,7 @@ class Probe:
     dataset: str | None = None  # what the "convergence" measurement trains on
     training: dict[str, Any] = field(default_factory=dict)  # overrides of the profile's budget, e.g. batch_size
     value: bool = False  # a plain function: what it returns is the result (a number, a list)
+    margins: Margins | None = None  # how a "convergence" measurement is judged (grader.convergence.verdict)
 
     def call_text(self) -> str:
         if self.value:
@@ -70,6 +78,20 @@ class Probe:
         shape = list(self.block_input) if self.block_input is not None else None
         return ProbeCall(self.id, self.function, list(self.args), self.kwargs, shape, self.harness,
                          list(self.measures), [list(s) for s in self.sizes], self.value)
+
+
+def _validate(probe: Probe) -> None:
+    """A misspelt name in a rubric fails when the rubric is imported, never silently at grading time."""
+    unknown = [m for m in probe.measures if m not in MEASURES]
+    if unknown:
+        raise ValueError(f"unknown measure(s) {unknown} for {probe.function}; use some of {', '.join(MEASURES)}")
+    if probe.harness is not None and probe.harness not in HARNESSES:
+        raise ValueError(f"unknown harness {probe.harness!r}; use one of {', '.join(HARNESSES)}")
+    trains = "convergence" in probe.measures
+    if trains and probe.dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {probe.dataset!r} for a convergence probe; use one of {', '.join(DATASETS)}")
+    if trains != (probe.margins is not None):
+        raise ValueError(f"{probe.function}: a convergence probe needs margins, and only a convergence probe has them")
 
 
 def _shape_text(shape: tuple[int | None, ...]) -> str:
@@ -99,27 +121,30 @@ class Rubric:
     def probe(self, function: str, *args: Any, block_input: tuple[int | None, ...] | None = None,
               measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), reference_only: bool = False,
               expects_error: bool = False, dataset: str | None = None, training: dict[str, Any] | None = None,
-              **kwargs: Any) -> Probe:
+              margins: Margins | None = None, **kwargs: Any) -> Probe:
         """Declare a call of `function` with positional `args` (after the input tensor, for a block) and `kwargs`."""
         probe = Probe("", function, kwargs, block_input, measures, sizes, args, reference_only, expects_error,
-                      dataset=dataset, training=training or {})
+                      dataset=dataset, training=training or {}, margins=margins)
         return self._add(probe, function)
 
     def value(self, function: str, *args: Any, **kwargs: Any) -> Probe:
         """Declare a call of a plain function whose returned value is compared with the reference's."""
         return self._add(Probe("", function, kwargs, None, ("value",), (), args, value=True), function)
 
-    def harness(self, builder: str, function: str, *, dataset: str, measures: tuple[str, ...] = ("convergence",),
-                training: dict[str, Any] | None = None, **kwargs: Any) -> Probe:
+    def harness(self, builder: str, function: str, *, dataset: str, margins: Margins,
+                measures: tuple[str, ...] = ("convergence",), training: dict[str, Any] | None = None,
+                **kwargs: Any) -> Probe:
         """Declare a training network built by `grader.harness.<builder>` around the student's `function`."""
         probe = Probe("", function, kwargs, None, measures, (), (), harness=builder, dataset=dataset,
-                      training=training or {})
+                      training=training or {}, margins=margins)
         return self._add(probe, builder)
 
     def _add(self, probe: Probe, label: str) -> Probe:
-        """Register `probe` under an id made from what it does, not from its place among the others, so that
-        a release without the hidden probes keeps the ids of the visible ones."""
-        what = json.dumps(dataclasses.asdict(probe), sort_keys=True, default=str)
+        """Check `probe`'s names, then register it under an id made from what it does, not from its place among
+        the others, so that a release without the hidden probes keeps the ids of the visible ones."""
+        _validate(probe)
+        what = json.dumps({k: v for k, v in dataclasses.asdict(probe).items() if k != "margins"}, sort_keys=True,
+                          default=str)
         probe = dataclasses.replace(probe, id=f"{label}#{hashlib.sha256(what.encode()).hexdigest()[:8]}")
         return self.probes.setdefault(probe.id, probe)  # the same call declared twice is one probe
 

@@ -12,8 +12,8 @@ from types import ModuleType
 
 import pytest
 
-from grader.grading import grade_submission
-from grader.results import AssignmentResult
+from grader.grading import _assignments_of, grade_submission
+from grader.results import AssignmentResult, SubmissionResult
 from grader.sandbox import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,16 +22,41 @@ GAP = FIXTURES / "gap"
 
 collect_ignore_glob = ["fixtures/*"]  # student files: never imported by pytest (one loops forever)
 
-_graded: dict[tuple[str, float], AssignmentResult] = {}
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With several test workers (`make test`), compute the reference artifacts not cached yet once, two at a
+    time, before the workers start: else each worker would compute the same ones."""
+    if hasattr(session.config, "workerinput") or not getattr(session.config.option, "numprocesses", None):
+        return
+    from grader.batch import reference_first
+
+    reference_first(None, "quick", jobs=2)
+
+_results: dict[tuple, SubmissionResult] = {}
+
+
+def grade_once(path: Path, assignments: list[str] | None = None, limits: Limits | None = None,
+               profile: str = "quick") -> SubmissionResult:
+    """`grade_submission`, but each fixture is graded once per test run: the tests assert on the shared result."""
+    path = Path(path)
+    names = tuple(_assignments_of(path, assignments)) if path.exists() else tuple(assignments or ())
+    key = (str(path.resolve()), names, limits or Limits(), profile)
+    if key not in _results:
+        _results[key] = grade_submission(path, assignments, limits, profile)
+    return _results[key]
 
 
 def graded(path: Path, assignment: str = "gap", timeout: float = 120.0) -> AssignmentResult:
-    """Grade one file (once per test session) and return its assignment result."""
-    key = (str(path), timeout)
-    if key not in _graded:
-        result = grade_submission(path, [assignment], Limits(timeout=timeout))
-        _graded[key] = result.assignments[0]
-    return _graded[key]
+    """Grade one file (once per test run) and return its assignment result."""
+    return grade_once(path, [assignment], Limits(timeout=timeout)).assignments[0]
+
+
+@pytest.fixture
+def shared_grading(monkeypatch) -> None:
+    """`grade` through the command line reuses each fixture's one grading of this test run."""
+    import grader.grading
+
+    monkeypatch.setattr(grader.grading, "grade_submission", grade_once)
 
 
 def load_solution(name: str) -> ModuleType:

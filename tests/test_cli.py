@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import GAP, ROOT
 from grader.cli import main
+
+pytestmark = pytest.mark.usefixtures("shared_grading")
 
 
 def test_json_report_has_gradescope_fields_and_test_names(tmp_path) -> None:

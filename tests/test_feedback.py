@@ -12,6 +12,8 @@ from click.testing import CliRunner
 from conftest import GAP
 from grader.cli import main
 
+pytestmark = pytest.mark.usefixtures("shared_grading")
+
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

@@ -49,7 +49,7 @@ def _processes_with(text: str) -> list[str]:
 def test_endless_loop_inside_a_function_keeps_what_was_measured_before_it() -> None:
     start = time.monotonic()
     result = graded(HOSTILE / "gap_loop_in_function.py", timeout=20)
-    assert time.monotonic() - start < 40
+    assert time.monotonic() - start < 60  # stopped at its own limit, far before the default 120 s
     assert _check(result, "api", "gap_head").passed  # measured before the builder hung
     builder = _check(result, "shape", "build_lenet_gap")
     assert not builder.passed
@@ -65,7 +65,7 @@ def test_memory_bomb_is_stopped_at_the_cap() -> None:
     gap = result.assignments[0]
     assert gap.score == 0
     assert "more than 1,500 MB of memory" in gap.checks[0].output
-    assert elapsed < 40
+    assert elapsed < 60  # stopped for its memory, before its time limit
 
 
 def test_os_exit_fails_the_checks_it_did_not_reach_and_keeps_the_others() -> None:
@@ -84,7 +84,7 @@ def test_segfault_is_named() -> None:
 def test_100_mb_of_prints_cost_the_assignment_and_not_the_grader() -> None:
     start = time.monotonic()
     result = graded(HOSTILE / "gap_prints_100mb.py")
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < 60  # far before the time limit of 120 s
     assert result.score == 0
     assert "printed or wrote more output than allowed" in result.checks[0].output
 
@@ -159,7 +159,7 @@ def test_a_fake_result_printed_and_written_everywhere_changes_nothing(tmp_path) 
         assert after == before
 
 
-def test_the_protections_applied_are_in_the_json(tmp_path) -> None:
+def test_the_protections_applied_are_in_the_json(tmp_path, shared_grading) -> None:
     out = tmp_path / "results.json"
     outcome = CliRunner().invoke(main, [str(ROOT / "solutions" / "gap.py"), "--json", str(out), "-q"])
     assert outcome.exit_code == 0, outcome.output
@@ -185,7 +185,7 @@ def test_hostile_submissions_do_not_affect_the_next_student(tmp_path) -> None:
 def test_fork_bomb_is_stopped_and_every_process_killed() -> None:
     start = time.monotonic()
     result = graded(HOSTILE / "gap_fork_bomb.py")
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < 60  # far before the time limit of 120 s
     assert result.score == 0
     # Copies of one process share their memory, but each counts it: the memory cap may come first.
     assert re.search(r"starting more than 64 processes|MB in \d+ processes", result.checks[0].output)

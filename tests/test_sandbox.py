@@ -16,7 +16,7 @@ def test_endless_loop_at_import_is_stopped_at_the_time_limit() -> None:
     result = graded(GAP / "gap_loops_forever.py", timeout=20)
     elapsed = time.monotonic() - start
     assert result.score == 0
-    assert elapsed < 35
+    assert elapsed < 60  # its own limit of 20 s, not the default 120 s
     load = result.checks[0]
     assert "time limit of 20 s" in load.output
     assert "gap_loops_forever.py, line 3" in load.output  # where the code was stuck

@@ -6,6 +6,7 @@ from typing import Any
 
 from grader.analysis.params import diagnose
 from grader.analysis.structure import chain_diff, decompose, structure_diff
+from grader.convergence import verdict
 from grader.registry import Context, Fail, Probe
 
 
@@ -78,14 +79,9 @@ def expect_probabilities(ctx: Context, probe: Probe, what: str) -> str:
     return f"{len(found['outputs'])} output(s), each a probability vector"
 
 
-def expect_convergence(ctx: Context, probe: Probe, what: str, *, accuracy_margin: dict[str, float] | None = None,
-                       loss_margin: dict[str, float] | None = None) -> str:
-    """Pass when the student's network trains like the reference's under the same seed and budget.
-
-    Margins are per profile (a longer budget leaves less room). `accuracy_margin`: the validation accuracy may
-    be at most this far below the reference's. `loss_margin`: the training loss of the last epoch may be at most
-    this far above the reference's (how fast a network learns: the ResNet paper's degradation problem).
-    """
+def expect_convergence(ctx: Context, probe: Probe, what: str) -> str:
+    """Pass when the student's network trains like the reference's under the same seed and budget, within the
+    probe's margins for the profile (`grader.convergence.verdict`)."""
     found, expected = ctx.student(probe, "convergence"), ctx.reference(probe, "convergence")
     if "error" in found:
         raise Fail(f"{what}: {found['error']}")
@@ -95,15 +91,8 @@ def expect_convergence(ctx: Context, probe: Probe, what: str, *, accuracy_margin
     summary = (f"{what} reached {found['val_accuracy']:.1%} validation accuracy and a training loss of "
                f"{found['train_loss']:.3f} after {budget}; the reference reached {expected['val_accuracy']:.1%} "
                f"and {expected['train_loss']:.3f}")
-    accuracy_margin = (accuracy_margin or {}).get(found["profile"])
-    loss_margin = (loss_margin or {}).get(found["profile"])
-    reason = None
-    if not found["finite"]:
-        reason = "the loss became infinite or NaN"
-    elif accuracy_margin is not None and found["val_accuracy"] < expected["val_accuracy"] - accuracy_margin:
-        reason = f"the accuracy is more than {accuracy_margin:.0%} below the reference's"
-    elif loss_margin is not None and found["train_loss"] > expected["train_loss"] + loss_margin:
-        reason = f"the training loss is more than {loss_margin:.2f} above the reference's: it learns too slowly"
+    assert probe.margins is not None  # declared with the probe: Rubric.probe / Rubric.harness check it
+    reason = verdict(found, expected, probe.margins, found["profile"])
     if reason:
         raise Fail(f"{summary}: {reason}. A network that learns this slowly usually lacks a nonlinearity, a "
                    "shortcut, or throws away where things are before classifying them.")
