@@ -29,6 +29,11 @@ test: $(STAMP)
 calibrate: $(STAMP)
 	$(BIN)/python -m benchmarks.convergence calibrate
 
+# The quick tier, for the edit-test loop: lint, and the tests that start no child and import no TensorFlow.
+check: $(STAMP)
+	$(BIN)/ruff check grader tests benchmarks
+	GRADER_QUICK_TIER=1 $(BIN)/pytest -q -m quick -p no:cacheprovider
+
 # Speed and memory of grading, printed (about 20 min on 2 cores; BENCH_ARGS=--skip-batch: 6 min).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.speed $(BENCH_ARGS)

@@ -98,13 +98,16 @@ def _shape_text(shape: tuple[int | None, ...]) -> str:
     return "(batch, " + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
+Judge = Callable[["Context"], "str | None"]
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     category: str
     description: str
     points: float
     hidden: bool
-    function: Callable[[Context], str | None]
+    function: Judge
 
 
 @dataclass
@@ -152,16 +155,22 @@ class Rubric:
         """A broken copy of the reference solution (`old` replaced by `new`) that must lose points."""
         self.mutants[name] = (old, new)
 
-    def check(self, category: str, description: str, *, points: float, hidden: bool = False
-              ) -> Callable[[Callable[[Context], str | None]], Callable[[Context], str | None]]:
-        """Register the decorated function as a check worth `points`."""
+    def check(self, category: str, description: str, *, points: float, hidden: bool = False,
+              judge: Judge | None = None) -> Callable[[Judge], Judge]:
+        """Declare a check worth `points`: the one way to state a check.
+
+        Either over a judge of its own, as a decorator (`@RUBRIC.check("values", "...", points=2)`), or with one of
+        the shared judgements of `grader.rubrics.common` (`judge=params(PROBE, "gap_head(x, 10)")`). A judge returns
+        the message of a pass and raises `Fail` with the student-facing reason otherwise."""
         if category not in CATEGORIES:
             raise ValueError(f"unknown check category {category!r}; use one of {', '.join(CATEGORIES)}")
 
-        def register(function: Callable[[Context], str | None]) -> Callable[[Context], str | None]:
+        def register(function: Judge) -> Judge:
             self.checks.append(CheckSpec(category, description, points, hidden, function))
             return function
 
+        if judge is not None:
+            register(judge)
         return register
 
     @property

@@ -22,6 +22,35 @@ GAP = FIXTURES / "gap"
 
 collect_ignore_glob = ["fixtures/*"]  # student files: never imported by pytest (one loops forever)
 
+# `make check`, the quick tier: only tests marked `quick` run, and they may start no child and import no TensorFlow
+# or Keras. Here that is enforced: a test that breaks the rule fails, it does not slow the tier down silently.
+QUICK_TIER = os.environ.get("GRADER_QUICK_TIER") == "1"
+if QUICK_TIER:
+    import importlib.abc
+
+    class _Heavy(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("tensorflow", "keras", "jax"):
+                raise ImportError(f"the quick tier imports no {name}: mark the test that needs it as not quick")
+
+    sys.meta_path.insert(0, _Heavy())
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The quick tier does not even import the modules that hold no quick test (they import Keras)."""
+    if QUICK_TIER and collection_path.suffix == ".py" and collection_path.name != "conftest.py":
+        if collection_path.parent.name == "tests":
+            return "mark.quick" not in collection_path.read_text()
+        return collection_path.name != "submission.py"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Doctests of modules that need no Keras belong to the quick tier."""
+    for item in items:
+        if isinstance(item, pytest.DoctestItem) and item.path.name == "submission.py":
+            item.add_marker(pytest.mark.quick)
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """With several test workers (`make test`), compute the reference artifacts not cached yet once, two at a
@@ -49,6 +78,17 @@ def grade_once(path: Path, assignments: list[str] | None = None, limits: Limits 
 def graded(path: Path, assignment: str = "gap", timeout: float = 120.0) -> AssignmentResult:
     """Grade one file (once per test run) and return its assignment result."""
     return grade_once(path, [assignment], Limits(timeout=timeout)).assignments[0]
+
+
+@pytest.fixture(autouse=QUICK_TIER)
+def no_child(monkeypatch) -> None:
+    """In the quick tier, starting a child is an error."""
+    import grader.sandbox
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the quick tier starts no child: mark the test that needs one as not quick")
+
+    monkeypatch.setattr(grader.sandbox, "run_child", refuse)
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from grader.build import BuildError, stub_source
 from grader.cli import main
 from grader.submission import load
 
+pytestmark = pytest.mark.quick
+
 
 def test_the_committed_assignments_are_up_to_date() -> None:
     outcome = CliRunner().invoke(main, ["build", "--check"])

@@ -45,12 +45,14 @@ def test_fail_under_exits_1_below_the_threshold() -> None:
     assert outcome.exit_code == 0
 
 
+@pytest.mark.quick
 def test_missing_path_is_a_usage_error(tmp_path) -> None:
     outcome = CliRunner().invoke(main, [str(tmp_path / "nowhere")])
     assert outcome.exit_code == 2
     assert "no such file or folder" in outcome.output
 
 
+@pytest.mark.quick
 def test_folder_without_assignment_files_is_a_usage_error(tmp_path) -> None:
     (tmp_path / "notes.txt").write_text("hello")
     outcome = CliRunner().invoke(main, [str(tmp_path)])
@@ -58,6 +60,7 @@ def test_folder_without_assignment_files_is_a_usage_error(tmp_path) -> None:
     assert "no assignment file found" in outcome.output
 
 
+@pytest.mark.quick
 def test_unknown_assignment_is_a_usage_error() -> None:
     outcome = CliRunner().invoke(main, [str(ROOT / "solutions" / "gap.py"), "--assignment", "lenet"])
     assert outcome.exit_code == 2
@@ -73,6 +76,7 @@ def test_two_candidate_files_are_a_load_failure_naming_both(tmp_path) -> None:
     assert "0 / 23" in outcome.output
 
 
+@pytest.mark.quick
 def test_help_lists_the_options() -> None:
     outcome = CliRunner().invoke(main, ["run", "--help"])
     assert outcome.exit_code == 0
@@ -80,6 +84,7 @@ def test_help_lists_the_options() -> None:
         assert option in outcome.output
 
 
+@pytest.mark.quick
 def test_every_subcommand_has_one_error_boundary(monkeypatch, tmp_path) -> None:
     """A grader error exits with its own status and one line; anything else is a bug in the grader: exit 3 and
     the banner, whatever the subcommand."""
@@ -107,6 +112,7 @@ def test_every_subcommand_has_one_error_boundary(monkeypatch, tmp_path) -> None:
     assert outcome.exit_code == 2 and outcome.output.startswith("Error: ")
 
 
+@pytest.mark.quick
 def test_grade_and_batch_agree_on_the_profile_default() -> None:
     for command in (["run", "--help"], ["batch", "--help"]):
         text = CliRunner().invoke(main, command).output

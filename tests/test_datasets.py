@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from grader.datasets import digits, mnist, shapes
+
+pytestmark = pytest.mark.quick
 
 
 def test_mnist_is_5000_real_digits_split_4000_1000() -> None:

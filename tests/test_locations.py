@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT
 from grader import locations
 from grader.cli import main
+
+pytestmark = pytest.mark.quick
 
 
 def _course(folder, solutions="solutions"):

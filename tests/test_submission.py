@@ -8,6 +8,8 @@ from conftest import GAP
 from grader.errors import LoadError
 from grader.submission import load, locate, matches, strip_ipython
 
+pytestmark = pytest.mark.quick
+
 
 @pytest.mark.parametrize("name", ["gap.py", "GAP.py", "Gap (1).py", "gap-2.ipynb", "jdoe_gap.py", "gap_final.ipynb"])
 def test_renamed_copies_still_match(name: str) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from grader.analysis.graph import Graph
 from grader.analysis.macs import format_count
 from grader.registry import Context, Fail, Probe, Rubric
-from grader.rubrics.common import compare_layers, compare_params, expect_outputs, expect_probabilities
+from grader.rubrics.common import compare_params, expect_outputs, expect_probabilities, layers
 
 RUBRIC = Rubric("classic", functions=("build_lenet5", "build_alexnet", "build_vgg16"))
 _NET = ("params", "structure", "macs", "field", "outputs")
@@ -25,52 +27,58 @@ RUBRIC.mutant("VGG-16 with two convolutions in its last stage", "(512, 3), (512,
 RUBRIC.mutant("LeNet-5 with ReLU", 'layers.Conv2D(6, 5, activation="tanh")', 'layers.Conv2D(6, 5, activation="relu")')
 
 
+def _api(ctx: Context, probe: Probe, call: str) -> str:
+    ctx.student(probe, "outputs")
+    return f"{call} returned a keras.Model"
+
+
+def _shape(ctx: Context, probe: Probe) -> str:
+    return expect_outputs(ctx, probe, ctx.reference(probe, "outputs"), "one probability per class")
+
+
+def _params(ctx: Context, probe: Probe, name: str, call: str) -> str:
+    message = compare_params(ctx, probe, call)
+    return f"{message} (published: {PUBLISHED[name]:,})"
+
+
+def _counts(ctx: Context, probe: Probe, name: str) -> str:
+    found, expected = _layer_counts(ctx.student_graph(probe)), _layer_counts(ctx.reference_graph(probe))
+    text = f"{found['conv']} convolutions and {found['dense']} dense layers"
+    if found != expected:
+        raise Fail(f"{name} has {expected['conv']} convolutions and {expected['dense']} dense layers; "
+                   f"yours has {text}")
+    return text
+
+
+def _stages(ctx: Context, probe: Probe, name: str) -> str:
+    found, expected = _stage_shapes(ctx.student_graph(probe)), _stage_shapes(ctx.reference_graph(probe))
+    if found != expected:
+        raise Fail(f"{name}'s feature maps after each pooling layer: expected {_shapes(expected)}, "
+                   f"found {_shapes(found)}")
+    return f"after each pooling layer: {_shapes(found)}"
+
+
+def _macs(ctx: Context, probe: Probe, name: str) -> str:
+    found, expected = ctx.student(probe, "macs"), ctx.reference(probe, "macs")
+    if "error" in found:
+        raise Fail(f"{name}: multiply-accumulates could not be counted: {found['error']}")
+    if found["total"] != expected["total"]:
+        raise Fail(f"{name} should cost {format_count(expected['total'])} multiply-accumulates per image; "
+                   f"yours costs {format_count(found['total'])}")
+    return f"{name}: {format_count(found['total'])} ({found['total']:,}) multiply-accumulates per image"
+
+
 for _name, (_probe, _call) in NETS.items():
-    def _api(ctx: Context, probe: Probe = _probe, call: str = _call) -> str:
-        ctx.student(probe, "outputs")
-        return f"{call} returned a keras.Model"
-
-    def _shape(ctx: Context, probe: Probe = _probe) -> str:
-        return expect_outputs(ctx, probe, ctx.reference(probe, "outputs"), "one probability per class")
-
-    def _params(ctx: Context, probe: Probe = _probe, name: str = _name, call: str = _call) -> str:
-        message = compare_params(ctx, probe, call)
-        return f"{message} (published: {PUBLISHED[name]:,})"
-
-    def _counts(ctx: Context, probe: Probe = _probe, name: str = _name) -> str:
-        found, expected = _layer_counts(ctx.student_graph(probe)), _layer_counts(ctx.reference_graph(probe))
-        text = f"{found['conv']} convolutions and {found['dense']} dense layers"
-        if found != expected:
-            raise Fail(f"{name} has {expected['conv']} convolutions and {expected['dense']} dense layers; "
-                       f"yours has {text}")
-        return text
-
-    def _structure(ctx: Context, probe: Probe = _probe, call: str = _call) -> str:
-        return compare_layers(ctx, probe, call)
-
-    def _stages(ctx: Context, probe: Probe = _probe, name: str = _name) -> str:
-        found, expected = _stage_shapes(ctx.student_graph(probe)), _stage_shapes(ctx.reference_graph(probe))
-        if found != expected:
-            raise Fail(f"{name}'s feature maps after each pooling layer: expected {_shapes(expected)}, "
-                       f"found {_shapes(found)}")
-        return f"after each pooling layer: {_shapes(found)}"
-
-    def _macs(ctx: Context, probe: Probe = _probe, name: str = _name) -> str:
-        found, expected = ctx.student(probe, "macs"), ctx.reference(probe, "macs")
-        if "error" in found:
-            raise Fail(f"{name}: multiply-accumulates could not be counted: {found['error']}")
-        if found["total"] != expected["total"]:
-            raise Fail(f"{name} should cost {format_count(expected['total'])} multiply-accumulates per image; "
-                       f"yours costs {format_count(found['total'])}")
-        return f"{name}: {format_count(found['total'])} ({found['total']:,}) multiply-accumulates per image"
-
-    RUBRIC.check("api", f"{_call} returns a keras.Model", points=1)(_api)
-    RUBRIC.check("shape", f"{_call} gives one probability per class", points=1)(_shape)
-    RUBRIC.check("params", f"{_name}: {PUBLISHED[_name]:,} parameters", points=2)(_params)
-    RUBRIC.check("structure", f"{_name}: the number of convolutions and dense layers", points=1)(_counts)
-    RUBRIC.check("structure", f"{_name}: the layers of the paper, in order", points=2)(_structure)
-    RUBRIC.check("shape", f"{_name}: the shape after each pooling layer", points=1)(_stages)
-    RUBRIC.check("macs", f"{_name}: multiply-accumulates", points=1)(_macs)
+    RUBRIC.check("api", f"{_call} returns a keras.Model", points=1, judge=partial(_api, probe=_probe, call=_call))
+    RUBRIC.check("shape", f"{_call} gives one probability per class", points=1, judge=partial(_shape, probe=_probe))
+    RUBRIC.check("params", f"{_name}: {PUBLISHED[_name]:,} parameters", points=2,
+                 judge=partial(_params, probe=_probe, name=_name, call=_call))
+    RUBRIC.check("structure", f"{_name}: the number of convolutions and dense layers", points=1,
+                 judge=partial(_counts, probe=_probe, name=_name))
+    RUBRIC.check("structure", f"{_name}: the layers of the paper, in order", points=2, judge=layers(_probe, _call))
+    RUBRIC.check("shape", f"{_name}: the shape after each pooling layer", points=1,
+                 judge=partial(_stages, probe=_probe, name=_name))
+    RUBRIC.check("macs", f"{_name}: multiply-accumulates", points=1, judge=partial(_macs, probe=_probe, name=_name))
 
 
 def _layer_counts(graph: Graph) -> dict[str, int]:

@@ -1,13 +1,18 @@
-"""Judgements shared by several rubrics: parameter counts and structure against the reference."""
+"""Judgements shared by several rubrics: parameter counts, structure, outputs, probabilities, convergence.
+
+Each `expect_*`/`compare_*` function judges one probe; the lower-case factories (`params`, `layers`, `outputs`,
+`probabilities`, `convergence`) make a judge of it for `Rubric.check(..., judge=...)`.
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from grader.analysis.params import diagnose
 from grader.analysis.structure import chain_diff, decompose, structure_diff
 from grader.convergence import verdict
-from grader.registry import Context, Fail, Probe
+from grader.registry import Context, Fail, Judge, Probe
 
 
 def compare_params(ctx: Context, probe: Probe, what: str) -> str:
@@ -44,9 +49,6 @@ def compare_layers(ctx: Context, probe: Probe, what: str) -> str:
     if not lines:
         lines = ["the same layers, connected differently"]
     raise Fail(f"{what} differs from the expected architecture:\n" + "\n".join(f"  - {line}" for line in lines))
-
-
-
 
 
 def _shape_text(shape: list[int | None]) -> str:
@@ -97,3 +99,28 @@ def expect_convergence(ctx: Context, probe: Probe, what: str) -> str:
         raise Fail(f"{summary}: {reason}. A network that learns this slowly usually lacks a nonlinearity, a "
                    "shortcut, or throws away where things are before classifying them.")
     return summary
+
+
+def params(probe: Probe, what: str) -> Judge:
+    """Judge: trainable and non-trainable parameters as the reference's (`compare_params`)."""
+    return partial(compare_params, probe=probe, what=what)
+
+
+def layers(probe: Probe, what: str) -> Judge:
+    """Judge: the canonical structure as the reference's (`compare_layers`)."""
+    return partial(compare_layers, probe=probe, what=what)
+
+
+def outputs(probe: Probe, expected: list[list[int | None]], why: str) -> Judge:
+    """Judge: exactly the expected output shapes (`expect_outputs`)."""
+    return partial(expect_outputs, probe=probe, expected=expected, why=why)
+
+
+def probabilities(probe: Probe, what: str) -> Judge:
+    """Judge: every output row a probability vector (`expect_probabilities`)."""
+    return partial(expect_probabilities, probe=probe, what=what)
+
+
+def convergence(probe: Probe, what: str) -> Judge:
+    """Judge: trains like the reference within the probe's margins (`expect_convergence`)."""
+    return partial(expect_convergence, probe=probe, what=what)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from functools import partial
 
 from grader.registry import Context, Fail, Probe, Rubric
 from grader.rubrics.common import compare_layers, compare_params
@@ -75,16 +76,12 @@ def _compare_values(ctx: Context, probes: list[Probe]) -> str:
 
 
 for _name in EXAMPLES:
-    def _visible(ctx: Context, name: str = _name) -> str:
-        return _compare_values(ctx, PROBES[name])
-
-    RUBRIC.check("values", f"{_name} on the lecture's examples", points=1)(_visible)
+    RUBRIC.check("values", f"{_name} on the lecture's examples", points=1,
+                 judge=partial(_compare_values, probes=PROBES[_name]))
 # BEGIN HIDDEN
 for _name in EXAMPLES:
-    def _hidden(ctx: Context, name: str = _name) -> str:
-        return _compare_values(ctx, HIDDEN[name])
-
-    RUBRIC.check("values", f"{_name} on other arguments", points=1, hidden=True)(_hidden)
+    RUBRIC.check("values", f"{_name} on other arguments", points=1, hidden=True,
+                 judge=partial(_compare_values, probes=HIDDEN[_name]))
 # END HIDDEN
 
 

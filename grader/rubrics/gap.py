@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grader.convergence import Margins
 from grader.registry import Context, Fail, Rubric
-from grader.rubrics.common import compare_layers, compare_params, expect_convergence
+from grader.rubrics.common import convergence, layers, params
 
 RUBRIC = Rubric(
     "gap",
@@ -89,27 +89,12 @@ def lenet_rgb_shape(ctx: Context) -> str:
 # END HIDDEN
 
 
-@RUBRIC.check("params", "gap_head on 16 channels, 10 classes", points=1)
-def head_params(ctx: Context) -> str:
-    return compare_params(ctx, HEAD, "gap_head(x, 10)")
-
-
-@RUBRIC.check("params", "build_lenet_gap(10, 1)", points=1)
-def lenet_params(ctx: Context) -> str:
-    return compare_params(ctx, LENET, "build_lenet_gap(10, 1)")
-
-
+RUBRIC.check("params", "gap_head on 16 channels, 10 classes", points=1, judge=params(HEAD, "gap_head(x, 10)"))
+RUBRIC.check("params", "build_lenet_gap(10, 1)", points=1, judge=params(LENET, "build_lenet_gap(10, 1)"))
 # BEGIN HIDDEN
-@RUBRIC.check("params", "gap_head with other arguments", points=1, hidden=True)
-def head_hidden_params(ctx: Context) -> str:
-    return compare_params(ctx, HEAD_HIDDEN, "gap_head")
-# END HIDDEN
-
-
-# BEGIN HIDDEN
-@RUBRIC.check("params", "build_lenet_gap with other arguments", points=1, hidden=True)
-def lenet_hidden_params(ctx: Context) -> str:
-    return compare_params(ctx, LENET_RGB, "build_lenet_gap")
+RUBRIC.check("params", "gap_head with other arguments", points=1, hidden=True, judge=params(HEAD_HIDDEN, "gap_head"))
+RUBRIC.check("params", "build_lenet_gap with other arguments", points=1, hidden=True,
+             judge=params(LENET_RGB, "build_lenet_gap"))
 # END HIDDEN
 
 
@@ -126,14 +111,10 @@ def head_has_no_dense(ctx: Context) -> str:
     return "no Flatten and no Dense"
 
 
-@RUBRIC.check("structure", "the head is a class convolution, a global average and a softmax", points=1)
-def head_layers(ctx: Context) -> str:
-    return compare_layers(ctx, HEAD, "gap_head")
-
-
-@RUBRIC.check("structure", "build_lenet_gap has the layers of the assignment", points=1)
-def lenet_layers(ctx: Context) -> str:
-    return compare_layers(ctx, LENET, "build_lenet_gap")
+RUBRIC.check("structure", "the head is a class convolution, a global average and a softmax", points=1,
+             judge=layers(HEAD, "gap_head"))
+RUBRIC.check("structure", "build_lenet_gap has the layers of the assignment", points=1,
+             judge=layers(LENET, "build_lenet_gap"))
 
 
 @RUBRIC.check("values", "build_lenet_gap outputs class probabilities", points=2)
@@ -183,6 +164,5 @@ def lenet_field(ctx: Context) -> str:
     return f"each unit of the class maps sees {found['text']}"
 
 
-@RUBRIC.check("convergence", "build_lenet_gap learns MNIST digits like the reference", points=3)
-def lenet_converges(ctx: Context) -> str:
-    return expect_convergence(ctx, TRAIN, "your build_lenet_gap(10, 1)")
+RUBRIC.check("convergence", "build_lenet_gap learns MNIST digits like the reference", points=3,
+             judge=convergence(TRAIN, "your build_lenet_gap(10, 1)"))

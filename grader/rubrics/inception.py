@@ -6,13 +6,7 @@ from grader.analysis.macs import format_count
 from grader.analysis.structure import Parallel, decompose
 from grader.convergence import Margins
 from grader.registry import Context, Fail, Rubric
-from grader.rubrics.common import (
-    compare_layers,
-    compare_params,
-    expect_convergence,
-    expect_outputs,
-    expect_probabilities,
-)
+from grader.rubrics.common import convergence, layers, outputs, params, probabilities
 
 RUBRIC = Rubric(
     "inception",
@@ -60,78 +54,55 @@ def block_returns_tensor(ctx: Context) -> str:
     ctx.student(B3A, "outputs")
     return "inception_block returned a Keras tensor"
 
+RUBRIC.check("api", "build_googlenet(aux_classifiers=True) has outputs [main, aux1, aux2]", points=1,
+             judge=outputs(NET, [[None, 1000]] * 3, "with aux_classifiers=True the model's outputs are [main, "
+                   "aux after 4a, aux after 4d]"))
 
-@RUBRIC.check("api", "build_googlenet(aux_classifiers=True) has outputs [main, aux1, aux2]", points=1)
-def three_outputs(ctx: Context) -> str:
-    return expect_outputs(ctx, NET, [[None, 1000]] * 3,
-                          "with aux_classifiers=True the model's outputs are [main, aux after 4a, aux after 4d]")
+RUBRIC.check("api", "build_googlenet(aux_classifiers=False) has one output", points=1,
+             judge=outputs(NET_NO_AUX, [[None, 1000]], "with aux_classifiers=False the model has only the "
+                   "main output: the flag must be honoured"))
 
+RUBRIC.check("shape", "inception_block (3a) on 28x28x192 gives 28x28x256", points=1,
+             judge=outputs(B3A, [[None, 28, 28, 256]], "f1 + f3 + f5 + pool_proj channels, same height and width"))
 
-@RUBRIC.check("api", "build_googlenet(aux_classifiers=False) has one output", points=1)
-def one_output(ctx: Context) -> str:
-    return expect_outputs(ctx, NET_NO_AUX, [[None, 1000]],
-                          "with aux_classifiers=False the model has only the main output: the flag must be honoured")
-
-
-@RUBRIC.check("shape", "inception_block (3a) on 28x28x192 gives 28x28x256", points=1)
-def shape_3a(ctx: Context) -> str:
-    return expect_outputs(ctx, B3A, [[None, 28, 28, 256]], "f1 + f3 + f5 + pool_proj channels, same height and width")
-
-
-@RUBRIC.check("shape", "inception_block (4e) on 14x14x528 gives 14x14x832", points=1)
-def shape_4e(ctx: Context) -> str:
-    return expect_outputs(ctx, B4E, [[None, 14, 14, 832]], "f1 + f3 + f5 + pool_proj channels, same height and width")
+RUBRIC.check("shape", "inception_block (4e) on 14x14x528 gives 14x14x832", points=1,
+             judge=outputs(B4E, [[None, 14, 14, 832]], "f1 + f3 + f5 + pool_proj channels, same height and width"))
 
 
 # BEGIN HIDDEN
-@RUBRIC.check("shape", "inception_block with other arguments", points=1, hidden=True)
-def shape_small(ctx: Context) -> str:
-    return expect_outputs(ctx, B_SMALL, [[None, 9, 7, 18]], "")
+RUBRIC.check("shape", "inception_block with other arguments", points=1, hidden=True,
+             judge=outputs(B_SMALL, [[None, 9, 7, 18]], ""))
 # END HIDDEN
 
+RUBRIC.check("shape", "naive_inception_block on 28x28x192 gives 28x28x416", points=1,
+             judge=outputs(NAIVE, [[None, 28, 28, 416]], "f1 + f3 + f5 + C_in channels: the pool keeps all "
+                   "" "192 input channels"))
 
-@RUBRIC.check("shape", "naive_inception_block on 28x28x192 gives 28x28x416", points=1)
-def shape_naive(ctx: Context) -> str:
-    return expect_outputs(ctx, NAIVE, [[None, 28, 28, 416]], "f1 + f3 + f5 + C_in channels: the pool keeps all "
-                                                              "192 input channels")
+RUBRIC.check("params", "inception_block (3a): 163,696", points=1,
+             judge=params(B3A, "inception_block (3a)"))
 
+RUBRIC.check("params", "naive_inception_block (3a sizes): 387,296", points=1,
+             judge=params(NAIVE, "naive_inception_block"))
 
-@RUBRIC.check("params", "inception_block (3a): 163,696", points=1)
-def params_3a(ctx: Context) -> str:
-    return compare_params(ctx, B3A, "inception_block (3a)")
+RUBRIC.check("params", "auxiliary_classifier on 14x14x512", points=1,
+             judge=params(AUX, "auxiliary_classifier"))
 
+RUBRIC.check("params", "build_googlenet() with auxiliary classifiers", points=1,
+             judge=params(NET, "build_googlenet()"))
 
-@RUBRIC.check("params", "naive_inception_block (3a sizes): 387,296", points=1)
-def params_naive(ctx: Context) -> str:
-    return compare_params(ctx, NAIVE, "naive_inception_block")
-
-
-@RUBRIC.check("params", "auxiliary_classifier on 14x14x512", points=1)
-def params_aux(ctx: Context) -> str:
-    return compare_params(ctx, AUX, "auxiliary_classifier")
-
-
-@RUBRIC.check("params", "build_googlenet() with auxiliary classifiers", points=1)
-def params_net(ctx: Context) -> str:
-    return compare_params(ctx, NET, "build_googlenet()")
-
-
-@RUBRIC.check("params", "build_googlenet(aux_classifiers=False)", points=1)
-def params_net_no_aux(ctx: Context) -> str:
-    return compare_params(ctx, NET_NO_AUX, "build_googlenet(aux_classifiers=False)")
+RUBRIC.check("params", "build_googlenet(aux_classifiers=False)", points=1,
+             judge=params(NET_NO_AUX, "build_googlenet(aux_classifiers=False)"))
 
 
 # BEGIN HIDDEN
-@RUBRIC.check("params", "inception_block with other arguments", points=1, hidden=True)
-def params_small(ctx: Context) -> str:
-    return compare_params(ctx, B_SMALL, "inception_block")
+RUBRIC.check("params", "inception_block with other arguments", points=1, hidden=True,
+             judge=params(B_SMALL, "inception_block"))
 # END HIDDEN
 
 
 # BEGIN HIDDEN
-@RUBRIC.check("params", "build_googlenet on 96x96 with 10 classes", points=1, hidden=True)
-def params_net_small(ctx: Context) -> str:
-    return compare_params(ctx, NET_SMALL, "build_googlenet")
+RUBRIC.check("params", "build_googlenet on 96x96 with 10 classes", points=1, hidden=True,
+             judge=params(NET_SMALL, "build_googlenet"))
 # END HIDDEN
 
 
@@ -148,15 +119,11 @@ def four_branches(ctx: Context) -> str:
         raise Fail(f"the branches are joined by {blocks[0].merge.label}: concatenate them on channels (axis=-1)")
     return "four branches, concatenated on channels"
 
+RUBRIC.check("structure", "inception_block's branches are the paper's (any order)", points=2,
+             judge=layers(B3A, "inception_block (3a)"))
 
-@RUBRIC.check("structure", "inception_block's branches are the paper's (any order)", points=2)
-def block_layers(ctx: Context) -> str:
-    return compare_layers(ctx, B3A, "inception_block (3a)")
-
-
-@RUBRIC.check("structure", "naive_inception_block's branches (any order)", points=1)
-def naive_layers(ctx: Context) -> str:
-    return compare_layers(ctx, NAIVE, "naive_inception_block")
+RUBRIC.check("structure", "naive_inception_block's branches (any order)", points=1,
+             judge=layers(NAIVE, "naive_inception_block"))
 
 
 @RUBRIC.check("structure", "every convolution is followed by ReLU", points=1)
@@ -207,13 +174,9 @@ def net_field(ctx: Context) -> str:
                    "of stride 2) and where the max pools between the inception stages are.")
     return f"the last feature maps see {found['text']}"
 
-
-@RUBRIC.check("values", "every output of build_googlenet is a probability vector", points=2)
-def net_probabilities(ctx: Context) -> str:
-    return expect_probabilities(ctx, NET_SMALL, "build_googlenet(input_shape=(96, 96, 3), num_classes=10)")
+RUBRIC.check("values", "every output of build_googlenet is a probability vector", points=2,
+             judge=probabilities(NET_SMALL, "build_googlenet(input_shape=(96, 96, 3), num_classes=10)"))
 
 
-@RUBRIC.check("convergence", "a network of two of your inception blocks learns MNIST digits like the reference",
-              points=3)
-def blocks_converge(ctx: Context) -> str:
-    return expect_convergence(ctx, TRAIN, "a network of two of your inception blocks")
+RUBRIC.check("convergence", "a network of two of your inception blocks learns MNIST digits like the reference",
+             points=3, judge=convergence(TRAIN, "a network of two of your inception blocks"))

@@ -8,13 +8,7 @@ from grader.analysis.macs import format_count
 from grader.analysis.structure import Parallel, branch_name, decompose
 from grader.convergence import Margins
 from grader.registry import Context, Fail, Probe, Rubric
-from grader.rubrics.common import (
-    compare_layers,
-    compare_params,
-    expect_convergence,
-    expect_outputs,
-    expect_probabilities,
-)
+from grader.rubrics.common import compare_layers, convergence, expect_outputs, outputs, params, probabilities
 
 RUBRIC = Rubric(
     "resnet",
@@ -90,14 +84,10 @@ def plain_rejects_depth(ctx: Context) -> str:
     return f"build_plain(depth=50) raised {error.splitlines()[0]}"
 
 
-@RUBRIC.check("shape", "residual_block keeps the shape at stride 1", points=1)
-def basic_keeps_shape(ctx: Context) -> str:
-    return expect_outputs(ctx, BASIC_ID, [[None, 16, 16, 64]], "stride 1 with the same channels keeps the shape")
-
-
-@RUBRIC.check("shape", "residual_block(stride=2) halves the size and changes the channels", points=1)
-def basic_downsamples(ctx: Context) -> str:
-    return expect_outputs(ctx, BASIC_DOWN, [[None, 8, 8, 128]], "stride 2 halves height and width")
+RUBRIC.check("shape", "residual_block keeps the shape at stride 1", points=1,
+             judge=outputs(BASIC_ID, [[None, 16, 16, 64]], "stride 1 with the same channels keeps the shape"))
+RUBRIC.check("shape", "residual_block(stride=2) halves the size and changes the channels", points=1,
+             judge=outputs(BASIC_DOWN, [[None, 8, 8, 128]], "stride 2 halves height and width"))
 
 
 @RUBRIC.check("shape", "bottleneck_block outputs 4 x filters channels", points=1)
@@ -112,23 +102,23 @@ def net_output(ctx: Context) -> str:
     return expect_outputs(ctx, SMALL, [[None, 10]], "")
 
 
-def _params_check(probe: Probe, description: str, what: str, hidden: bool = False) -> None:
-    @RUBRIC.check("params", description, points=1, hidden=hidden)
-    def check(ctx: Context) -> str:
-        return compare_params(ctx, probe, what)
-
-
-_params_check(BASIC_ID, "residual_block, identity shortcut", "residual_block(x, 64) on 64 channels")
-_params_check(BASIC_DOWN, "residual_block, projection shortcut", "residual_block(x, 128, stride=2)")
+RUBRIC.check("params", "residual_block, identity shortcut", points=1,
+             judge=params(BASIC_ID, "residual_block(x, 64) on 64 channels"))
+RUBRIC.check("params", "residual_block, projection shortcut", points=1,
+             judge=params(BASIC_DOWN, "residual_block(x, 128, stride=2)"))
 # BEGIN HIDDEN
-_params_check(BASIC_WIDEN, "residual_block with other arguments", "residual_block", hidden=True)
+RUBRIC.check("params", "residual_block with other arguments", points=1, hidden=True,
+             judge=params(BASIC_WIDEN, "residual_block"))
 # END HIDDEN
-_params_check(NECK_ID, "bottleneck_block, identity shortcut", "bottleneck_block(x, 64) on 256 channels")
-_params_check(NECK_DOWN, "bottleneck_block, projection shortcut", "bottleneck_block(x, 128, stride=2)")
+RUBRIC.check("params", "bottleneck_block, identity shortcut", points=1,
+             judge=params(NECK_ID, "bottleneck_block(x, 64) on 256 channels"))
+RUBRIC.check("params", "bottleneck_block, projection shortcut", points=1,
+             judge=params(NECK_DOWN, "bottleneck_block(x, 128, stride=2)"))
 for _depth, _count in ((18, "11,689,512"), (34, "21,797,672"), (50, "25,557,032"), (101, "44,549,160"),
                        (152, "60,192,808")):
-    _params_check(NETS[_depth], f"build_resnet({_depth}): {_count} trainable", f"build_resnet({_depth})")
-_params_check(PLAIN, "build_plain(34)", "build_plain(34)")
+    RUBRIC.check("params", f"build_resnet({_depth}): {_count} trainable", points=1,
+                 judge=params(NETS[_depth], f"build_resnet({_depth})"))
+RUBRIC.check("params", "build_plain(34)", points=1, judge=params(PLAIN, "build_plain(34)"))
 
 
 @RUBRIC.check("structure", "residual_block has the layers and the shortcut of the paper", points=2)
@@ -234,12 +224,7 @@ def gradient_flow(ctx: Context) -> str:
                       "networks train where plain ones struggle.")
 
 
-@RUBRIC.check("values", "build_resnet outputs class probabilities", points=1)
-def net_probabilities(ctx: Context) -> str:
-    return expect_probabilities(ctx, SMALL, "build_resnet(18, input_shape=(64, 64, 3), num_classes=10)")
-
-
-
-@RUBRIC.check("convergence", "a deep stack of your residual blocks learns like the reference", points=3)
-def blocks_converge(ctx: Context) -> str:
-    return expect_convergence(ctx, TRAIN, "a stack of twelve of your residual blocks")
+RUBRIC.check("values", "build_resnet outputs class probabilities", points=1,
+             judge=probabilities(SMALL, "build_resnet(18, input_shape=(64, 64, 3), num_classes=10)"))
+RUBRIC.check("convergence", "a deep stack of your residual blocks learns like the reference", points=3,
+             judge=convergence(TRAIN, "a stack of twelve of your residual blocks"))
