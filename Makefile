@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check grader tests benchmarks
-	$(BIN)/pytest -q --durations=25 -n 2 --dist loadfile
+	$(BIN)/pytest -q --durations=25 -n 2 --dist loadgroup
 	$(BIN)/grade validate -a convolution  # all five: `grade validate` (about 7 min)
 
 # The convergence runs behind each rubric's margin: ten seeds of the reference and of an equivalent spelling, three

@@ -46,10 +46,22 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Doctests of modules that need no Keras belong to the quick tier."""
+    """Doctests of modules that need no Keras belong to the quick tier. With several workers (`make test`,
+    `--dist loadgroup`), the tests that share gradings run in one worker, which grades each fixture once: an
+    assignment's table rows (test_rubrics.py) with its own module, every other module as a whole."""
     for item in items:
         if isinstance(item, pytest.DoctestItem) and item.path.name == "submission.py":
             item.add_marker(pytest.mark.quick)
+        if item.get_closest_marker("xdist_group") is None:
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            stem = item.path.stem
+            if stem == "test_rubrics":
+                group = f"rubric-{params['assignment']}"
+            elif stem.endswith("_rubric"):
+                group = f"rubric-{stem.removeprefix('test_').removesuffix('_rubric')}"
+            else:
+                group = stem
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

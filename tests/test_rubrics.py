@@ -1,0 +1,117 @@
+"""The five rubrics on real submissions, from one table: the reference scores full marks, the stub zero, every
+equivalent spelling full marks, and every typical bug loses points on the checks that name it.
+
+What is particular to one assignment (published figures, the wording of one message) is in its own module,
+tests/test_<assignment>_rubric.py. Each fixture is graded once per test run (conftest.graded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from conftest import FIXTURES, ROOT, failed_categories, graded
+
+
+@dataclass(frozen=True)
+class Assignment:
+    max_score: int
+    equivalents: tuple[str, ...]
+    # Each typical bug: the categories of check that must catch it, and words its messages must contain.
+    bugs: dict[str, tuple[set[str], list[str]]]
+    stub_words: tuple[str, ...] = field(default=("NotImplementedError",))
+
+
+TABLE = {
+    "convolution": Assignment(17, ("convolution_equivalent.py",), {
+        "convolution_bugs.py": ({"values", "equivariance", "receptive_field", "shape"},
+                                ["conv_output_size(28, 3, 1, 'valid', 2): expected 24, returned 26"]),
+    }),
+    "gap": Assignment(23, ("gap_tf_keras.py", "gap_aliases.py", "gap_sequential.py", "gap_notebook.ipynb"), {
+        "gap_flatten_dense.py": ({"shape", "structure", "params"}, ["Flatten", "Dense"]),
+        "gap_pool_then_dense.py": ({"structure", "params", "receptive_field"}, ["found Dense 10"]),
+        "gap_wrong_kernel.py": ({"params", "structure", "receptive_field"}, ["Conv2D 3x3", "expected Conv2D 5x5"]),
+        "gap_no_softmax.py": ({"values", "structure"}, ["not probabilities", "expected softmax"]),
+        "gap_fixed_window.py": ({"shape", "invariance", "structure"}, ["AveragePooling2D 7x7", "moving one object"]),
+    }, ("NotImplementedError", "GlobalAveragePooling2D")),
+    "classic": Assignment(31, ("classic_equivalent.py",), {
+        "classic_vgg_missing_conv.py": ({"params", "structure", "macs", "receptive_field"},
+                                        ["VGG-16 has 13 convolutions and 3 dense layers; yours has 12 convolutions"]),
+        "classic_alexnet_same.py": ({"structure", "shape", "macs"},
+                                    ["AlexNet's feature maps after each pooling layer: expected 27x27x96"]),
+        "classic_lenet_relu_maxpool.py": ({"structure"}, ["expected tanh, AveragePooling2D",
+                                                          "found ReLU, MaxPooling2D"]),
+    }),
+    "inception": Assignment(28, ("inception_equivalent.py", "inception_notebook.ipynb"), {
+        "inception_no_reduction.py": ({"params", "structure", "macs"},
+                                      ["the 3x3 branch has no 1x1 reduction", "the 5x5 branch has no 1x1 reduction"]),
+        "inception_no_pool_projection.py": ({"params", "structure", "shape"},
+                                            ["the pool branch has no 1x1 projection",
+                                             "pool branch: no 1x1 projection after the pooling"]),
+        "inception_valid_5x5.py": ({"shape", "api", "params"}, ["Concatenate", "padding='same'"]),
+        "inception_pool_stride_2.py": ({"shape", "api", "params"}, ["Concatenate", "stride 1"]),
+        "inception_factorised_5x5.py": ({"params", "structure", "macs"}, ["factorised into two 3x3"]),
+        "inception_no_relu.py": ({"structure", "convergence"},
+                                 ["have no ReLU after them", "expected ReLU, found nothing"]),
+        "inception_wrong_axis.py": ({"shape", "api"}, ["concatenated on channels (axis=-1)"]),
+        "inception_aux_stride_1.py": ({"params"}, ["pooling differs: expected AveragePooling2D 5x5, stride 3"]),
+        "inception_aux_flag_ignored.py": ({"api"}, ["the flag must be honoured"]),
+    }),
+    "resnet": Assignment(34, ("resnet_equivalent.py", "resnet_stride_on_1x1.py"), {
+        "resnet_no_identity_shortcut.py": ({"structure", "gradient_flow", "convergence"}, ["no shortcut connection"]),
+        "resnet_relu_before_add.py": ({"structure"}, ["ReLU comes before the addition"]),
+        "resnet_no_projection.py": ({"shape", "params", "structure"}, ["needs a projection"]),
+        "resnet_projection_without_bn.py": ({"params", "structure"},
+                                            ["projection shortcuts have no BatchNormalization"]),
+        "resnet_conv_biases.py": ({"params"}, ["biases of the convolutions that feed a BatchNormalization"]),
+        "resnet_stride_second_conv.py": ({"structure", "receptive_field", "macs"},
+                                         ["the stride 2 is on the second convolution; it belongs on the first"]),
+        "resnet_no_stem_pool.py": ({"receptive_field", "macs"}, ["stem's max pool"]),
+        "resnet_expansion_2.py": ({"params", "shape", "structure"}, ["expansion is 2, expected 4"]),
+        "resnet_wrong_stages.py": ({"params"},
+                                   ["residual blocks per stage: expected [3, 4, 6, 3], found [3, 4, 5, 3]"]),
+        "resnet_keras_applications.py": ({"params", "receptive_field", "macs"},
+                                         ["26,560 of the difference is exactly the biases"]),
+    }),
+}
+
+
+def _text(result) -> str:
+    return "\n".join(c.output for c in result.checks)
+
+
+def _failures(result) -> list[str]:
+    return [f"{c.category}: {c.output}" for c in result.checks if not c.passed]
+
+
+@pytest.mark.parametrize("assignment", TABLE)
+def test_the_reference_scores_full_marks(assignment: str) -> None:
+    result = graded(ROOT / "solutions" / f"{assignment}.py", assignment)
+    assert result.max_score == TABLE[assignment].max_score
+    assert result.score == result.max_score, _failures(result)
+
+
+@pytest.mark.parametrize("assignment", TABLE)
+def test_the_stub_scores_zero_and_says_what_to_build(assignment: str) -> None:
+    result = graded(ROOT / "assignments" / f"{assignment}.py", assignment)
+    assert result.score == 0 and result.max_score == TABLE[assignment].max_score
+    for word in TABLE[assignment].stub_words:
+        assert word in _text(result)
+
+
+@pytest.mark.parametrize(("assignment", "fixture"), [(a, f) for a, case in TABLE.items() for f in case.equivalents])
+def test_an_equivalent_spelling_keeps_full_marks(assignment: str, fixture: str) -> None:
+    result = graded(FIXTURES / assignment / fixture, assignment)
+    assert result.score == result.max_score, _failures(result)
+
+
+@pytest.mark.parametrize(("assignment", "fixture"), [(a, f) for a, case in TABLE.items() for f in sorted(case.bugs)])
+def test_a_typical_bug_loses_points_on_the_check_that_names_it(assignment: str, fixture: str) -> None:
+    categories, words = TABLE[assignment].bugs[fixture]
+    result = graded(FIXTURES / assignment / fixture, assignment)
+    assert result.score < result.max_score
+    assert categories <= failed_categories(result), failed_categories(result)
+    text = _text(result)
+    for word in words:
+        assert word in text, text
