@@ -90,12 +90,12 @@ def bare_work(submission: Path) -> dict[str, Any]:
     import tensorflow  # noqa: F401
 
     imported = time.monotonic() - start
-    from grader import child
+    from grader import child, locations
     from grader.analysis.graph import trace
     from grader.analysis.structure import signature
+    from grader.contract import Cell
     from grader.convergence import PROFILES, _run_key, _train
     from grader.measure import rebuild
-    from grader.reference import cache_dir
     from grader.rubrics import RUBRICS
     from grader.submission import load, locate
 
@@ -106,14 +106,13 @@ def bare_work(submission: Path) -> dict[str, Any]:
         if file is None:
             continue
         source = load(file, name)
-        cells = [{"label": c.label, "source": c.source} for c in source.cells]
+        cells = [Cell(c.label, c.source) for c in source.cells]
         module, _ = child._execute(name, cells)
-        labels = {c["label"] for c in cells}
+        labels = {c.label for c in cells}
         for probe in rubric.probes.values():
             if probe.reference_only:
                 continue
-            job = probe.job()
-            result = child._run_probe(module, job, labels)
+            result = child._run_probe(module, probe.call(), labels)
             calls += 1
             if "convergence" not in probe.measures or not result.get("model"):
                 continue
@@ -123,7 +122,7 @@ def bare_work(submission: Path) -> dict[str, Any]:
             config = result["model"]
             key = _run_key(config, signature(trace(rebuild(json.loads(json.dumps(config))))), probe.dataset,
                            budget, 0)
-            if (cache_dir() / "runs" / f"{key}.json").is_file():
+            if (locations.course().cache / "runs" / f"{key}.json").is_file():
                 continue  # the grader reuses this run: no training to do
             began = time.monotonic()
             _train(json.loads(json.dumps(config)), probe.dataset, budget, 0)
