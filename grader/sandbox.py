@@ -20,6 +20,7 @@ import queue
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -204,12 +205,21 @@ def run_child(job: Job, submission: Path, limits: Limits,
 
 
 def _copy_submission(submission: Path, workdir: Path) -> None:
+    """Copy the submission's own regular files and folders: never a link (to a file or folder anywhere), a pipe,
+    a device, a hidden name or a very large file."""
     def ignore(folder: str, names: list[str]) -> list[str]:
-        return [
-            n for n in names
-            if n.startswith(".") or (os.path.isfile(os.path.join(folder, n))
-                                     and os.path.getsize(os.path.join(folder, n)) > _MAX_COPIED_FILE_BYTES)
-        ]
+        left_out = []
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                left_out.append(name)
+                continue
+            regular = stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and info.st_size <= _MAX_COPIED_FILE_BYTES
+            if name.startswith(".") or not (regular or stat.S_ISDIR(info.st_mode)):
+                left_out.append(name)
+        return left_out
 
     if submission.is_dir():
         shutil.copytree(submission, workdir, ignore=ignore, symlinks=True)

@@ -6,7 +6,9 @@ error, a corrupt notebook or a binary file is reported before any process starts
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,17 +55,21 @@ def matches(filename: str, assignment: str) -> bool:
 
 
 def candidate_files(root: Path) -> list[Path]:
-    """Every `.py` and `.ipynb` file under `root`, skipping hidden folders and checkpoints."""
-    if root.is_file():
+    """Every `.py` and `.ipynb` name under `root`, skipping hidden folders and checkpoints and never entering a
+    linked folder; a name that is not a regular file is kept, so that `load` can say why it refuses it."""
+    if not root.is_dir():
         return [root]
     found = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root).parts
-        if any(p.startswith(".") or p in _SKIPPED_DIRS for p in relative):
-            continue
-        if path.is_file() and path.suffix.lower() in EXTENSIONS:
-            found.append(path)
-    return found
+    for folder, folders, files in os.walk(root, followlinks=False):
+        folders[:] = [f for f in folders if not f.startswith(".") and f not in _SKIPPED_DIRS]
+        for name in files:
+            if not name.startswith(".") and Path(name).suffix.lower() in EXTENSIONS:
+                found.append(Path(folder) / name)
+    for folder, folders, _ in os.walk(root, followlinks=False):  # linked folders are listed as folders: refuse
+        for name in folders:
+            if os.path.islink(os.path.join(folder, name)) and Path(name).suffix.lower() in EXTENSIONS:
+                found.append(Path(folder) / name)
+    return sorted(found)
 
 
 def locate(root: Path, assignment: str) -> Path | None:
@@ -79,10 +85,11 @@ def locate(root: Path, assignment: str) -> Path | None:
 
 
 def load(path: Path, assignment: str) -> StudentSource:
-    """Read and compile one assignment file; raises LoadError with a message for the student."""
-    if not path.is_file():
-        raise LoadError(f"{path.name} does not exist or is not a file.")
-    data = path.read_bytes()
+    """Read and compile one assignment file; raises LoadError with a message for the student.
+
+    Only a regular file is opened, never through a link: a symbolic link, a hard link to a file elsewhere, a
+    pipe or a device is refused, and nothing of what it points to is read or shown."""
+    data = _read_regular(path, _MAX_NOTEBOOK_BYTES if path.suffix.lower() == ".ipynb" else _MAX_PY_BYTES)
     if path.suffix.lower() == ".ipynb":
         if len(data) > _MAX_NOTEBOOK_BYTES:
             raise LoadError(f"{path.name} is larger than {_MAX_NOTEBOOK_BYTES // 1_000_000} MB; clear its outputs.")
@@ -94,6 +101,28 @@ def load(path: Path, assignment: str) -> StudentSource:
     for cell in cells:
         _compile(cell)
     return StudentSource(assignment, path, cells)
+
+
+_ONLY_FILES = "the grader opens only regular files of the submission itself: submit the file, not a link to it"
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of `path`, at most `limit` + 1, if it is a regular file with no other name; else LoadError."""
+    if path.is_symlink():
+        raise LoadError(f"{path.name} is a symbolic link; {_ONLY_FILES}.")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise LoadError(f"{path.name} does not exist or is not a file.") from None
+    except OSError as exc:
+        raise LoadError(f"{path.name} could not be opened ({exc.strerror}); {_ONLY_FILES}.") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise LoadError(f"{path.name} is not a regular file; {_ONLY_FILES}.")
+        if info.st_nlink > 1:
+            raise LoadError(f"{path.name} is a hard link, another name of a file that may be anywhere; {_ONLY_FILES}.")
+        return f.read(limit + 1)
 
 
 def _decode_text(name: str, data: bytes) -> str:

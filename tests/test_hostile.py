@@ -202,3 +202,13 @@ def test_a_model_the_grader_cannot_rebuild_is_measured_in_the_child_and_the_repo
     assert "kernel_size=7" not in " ".join(result.notes)  # the hidden calls' arguments stay hidden
     training = _check(result, "convergence")
     assert not training.passed and "only models it can rebuild" in training.output
+
+
+def test_a_link_to_the_reference_solution_scores_nothing_and_reads_nothing(tmp_path) -> None:
+    submission = tmp_path / "alice"
+    submission.mkdir()
+    (submission / "gap.py").symlink_to(ROOT / "solutions" / "gap.py")
+    (submission / "blocks").symlink_to(ROOT / "solutions")  # a linked folder is neither searched nor copied
+    result = grade_submission(submission, ["gap"]).assignments[0]
+    assert result.score == 0 and result.max_score == 23
+    assert "symbolic link" in result.checks[0].output and "def gap_head" not in result.checks[0].output

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from conftest import GAP
+from conftest import GAP, ROOT
 from grader.errors import LoadError
 from grader.submission import load, locate, matches, strip_ipython
 
@@ -83,3 +85,41 @@ def test_latin1_source_is_reported_not_crashed(tmp_path) -> None:
     path.write_bytes("# caf\xe9\nx = 1\n".encode("latin-1"))
     with pytest.raises(LoadError, match="not UTF-8"):
         load(path, "gap")
+
+
+def _refused(path) -> str:
+    with pytest.raises(LoadError) as caught:
+        load(path, "gap")
+    return str(caught.value)
+
+
+def test_links_and_special_files_are_refused_without_reading_them(tmp_path) -> None:
+    secret = tmp_path / "outside" / "secret.py"
+    secret.parent.mkdir()
+    secret.write_text("TOP_SECRET = 'the first line of a file the student may not read'\n")
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "gap.py").symlink_to(ROOT / "solutions" / "gap.py")
+    message = _refused(submission / "gap.py")
+    assert "symbolic link" in message and "def " not in message
+    (submission / "gap.py").unlink()
+    (submission / "gap.py").symlink_to(secret)
+    assert "TOP_SECRET" not in _refused(submission / "gap.py")
+    (submission / "gap.py").unlink()
+    os.link(secret, submission / "gap.py")  # a second name of a file outside the submission
+    message = _refused(submission / "gap.py")
+    assert "hard link" in message and "TOP_SECRET" not in message
+    (submission / "gap.py").unlink()
+    os.mkfifo(submission / "gap.py")  # opening a pipe for reading would wait forever
+    assert "not a regular file" in _refused(submission / "gap.py")
+
+
+def test_a_linked_folder_is_not_entered_and_a_linked_file_is_named(tmp_path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "gap.py").write_text("x = 1\n")
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "linked").symlink_to(tmp_path / "elsewhere")
+    assert locate(submission, "gap") is None
+    (submission / "gap.py").symlink_to(tmp_path / "elsewhere" / "gap.py")
+    assert locate(submission, "gap") == submission / "gap.py"  # found, so that the load check can say why not
