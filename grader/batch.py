@@ -67,7 +67,7 @@ def unpack(archive: Path, folder: Path) -> Path:
 
 
 def _grade_one(student: Student, out: str, assignments: list[str] | None, limits: Limits, profile: str,
-               threads: int) -> dict[str, Any]:
+               threads: int, trust_custom_layers: bool = False) -> dict[str, Any]:
     """Grade one student in a worker process and write its JSON; returns a short summary."""
     _limit_threads(threads)
     limits = dataclasses.replace(limits, threads=threads)
@@ -82,7 +82,7 @@ def _grade_one(student: Student, out: str, assignments: list[str] | None, limits
                 path = unpack(path, Path(out) / "unpacked" / student.name)
             except (zipfile.BadZipFile, OSError) as exc:
                 raise UsageError(f"{student.path.name} could not be unpacked: {exc}") from exc
-        result = grade_submission(path, assignments, limits, profile)
+        result = grade_submission(path, assignments, limits, profile, trust_custom_layers)
         report = gradescope.to_dict(result)
     except UsageError as exc:
         # What the student handed in cannot be graded (a zip that is no zip, no assignment file at all): 0 of the
@@ -130,7 +130,8 @@ def _limit_threads(threads: int) -> None:
 
 def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, assignments: list[str] | None = None,
                 limits: Limits | None = None, profile: str = "quick",
-                progress: Callable[[Iterator[Any], int], Iterator[Any]] | None = None) -> dict[str, Any]:
+                progress: Callable[[Iterator[Any], int], Iterator[Any]] | None = None,
+                trust_custom_layers: bool = False) -> dict[str, Any]:
     """Grade every student under `root` into `out`; returns what was graded, skipped and the summary."""
     limits = limits or Limits()
     everyone = students(root)
@@ -142,7 +143,8 @@ def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, as
         reference_first(assignments, profile, jobs)
         context = multiprocessing.get_context("spawn")  # a clean interpreter per worker, TensorFlow imported once
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(_grade_one, s, str(out), assignments, limits, profile, threads) for s in todo]
+            futures = [pool.submit(_grade_one, s, str(out), assignments, limits, profile, threads,
+                                   trust_custom_layers) for s in todo]
             finished = concurrent.futures.as_completed(futures)
             for future in progress(finished, len(futures)) if progress else finished:
                 done.append(future.result())

@@ -56,6 +56,8 @@ class _DefaultGroup(click.Group):
 
 
 _PROFILE_HELP = "Training budget of the convergence checks: quick (CPU; the default without a GPU) or full."
+_TRUST_HELP = ("Low stakes only: take the figures measured where student code ran for models the grader cannot "
+               "rebuild (custom layer classes, Lambda); by default their measured checks fail.")
 BUG_BANNER = "The grader itself failed (this is a bug in the grader, not in the submission):"
 
 
@@ -86,9 +88,11 @@ def main(course: Path | None) -> None:
 @click.option("--fail-under", type=float, default=None, help="Exit 1 when a submission scores below PERCENT.")
 @click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the totals.")
+@click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP)
 def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path: Path | None,
                 feedback_path: Path | None, junit_path: Path | None, timeout: float,
-                memory: int, fail_under: float | None, profile: str | None, quiet: bool) -> None:
+                memory: int, fail_under: float | None, profile: str | None, quiet: bool,
+                trust_custom_layers: bool) -> None:
     """Grade submission folders (or single files) and print a report."""
     from grader.grading import grade_submission
 
@@ -97,7 +101,7 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
     profile = profile or _default_profile()
     results = []
     for path in paths:
-        result = grade_submission(path, list(assignments) or None, limits, profile)
+        result = grade_submission(path, list(assignments) or None, limits, profile, trust_custom_layers)
         results.append(result)
         if quiet:
             click.echo(f"{path}: {result.score:g} / {result.max_score:g}")
@@ -138,8 +142,9 @@ def _default_profile() -> str:
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds per assignment.")
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
+@click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP)
 def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tuple[str, ...], timeout: float,
-                  memory: int, profile: str | None) -> None:
+                  memory: int, profile: str | None, trust_custom_layers: bool) -> None:
     """Grade a class: every subfolder or .zip of ROOT is one student."""
     from grader.batch import grade_class
 
@@ -149,7 +154,7 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
 
     summary = grade_class(root, out, jobs=jobs, force=force, assignments=list(assignments) or None,
                           limits=Limits(timeout=timeout, memory_mb=memory), profile=profile or _default_profile(),
-                          progress=progress)
+                          progress=progress, trust_custom_layers=trust_custom_layers)
     click.echo(f"graded {len(summary['graded'])} student(s), skipped {summary['skipped']} already graded "
                f"(--force grades them again); {summary['students']} in {out / 'grades.csv'}")
     for name, count in summary["most_failed"]:

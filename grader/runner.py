@@ -38,13 +38,14 @@ def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sand
 
 
 def run_assignments(sources: list[tuple[Rubric, StudentSource]], folder: Path, limits: sandbox.Limits,
-                    reference: bool = False, profile: str = "quick") -> dict[str, ProbeRun]:
+                    reference: bool = False, profile: str = "quick", trust_child: bool = False
+                    ) -> dict[str, ProbeRun]:
     """Run the probes of several assignments, in order, in as few children as it takes, measuring each result
     as it arrives (while the child goes on with the next call)."""
     runs: dict[str, ProbeRun] = {}
     pending = list(sources)
     while pending:
-        child, measured, measured_at = _one_child(pending, folder, limits, reference, profile)
+        child, measured, measured_at = _one_child(pending, folder, limits, reference, profile, trust_child)
         began = list(child.times)
         ended = {name for name, (_, end) in child.times.items() if end is not None}
         stopped_on = began[-1] if began else pending[0][0].name  # the one it was on when it stopped, if it did
@@ -61,7 +62,8 @@ def run_assignments(sources: list[tuple[Rubric, StudentSource]], folder: Path, l
 
 
 def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits: sandbox.Limits, reference: bool,
-               profile: str) -> tuple[sandbox.ChildRun, dict[str, dict[str, Outcome]], dict[str, float]]:
+               profile: str, trust_child: bool
+               ) -> tuple[sandbox.ChildRun, dict[str, dict[str, Outcome]], dict[str, float]]:
     """One child for the `pending` assignments; returns its run, the outcomes measured and when, per assignment."""
     rubrics = {rubric.name: rubric for rubric, _ in pending}
     job = Job([_job(rubric, source, reference) for rubric, source in pending], timeout=limits.timeout)
@@ -73,7 +75,8 @@ def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits
             return
         rubric = rubrics.get(message.assignment)
         if rubric is not None and message.id in rubric.probes:
-            measured[rubric.name][message.id] = _measure(rubric, rubric.probes[message.id], message, profile)
+            measured[rubric.name][message.id] = _measure(rubric, rubric.probes[message.id], message, profile,
+                                                       trust_child)
             measured_at[rubric.name] = time.monotonic()
 
     _import_keras_in_background()
@@ -142,7 +145,8 @@ def _import_keras_in_background() -> None:
         _warming.start()
 
 
-def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str) -> Outcome:
+def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, trust_child: bool = False
+             ) -> Outcome:
     if message.error:
         hint = rubric.hint_for(message.error)
         return Outcome(error=message.error + (f"\nHint: {hint}" if hint else ""))
@@ -150,10 +154,11 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str) -
         return Outcome(returned=message.returned, measured={"value": message.value})
     if message.model is None:
         return Outcome(returned=message.returned)
-    from grader.measure import VALUE_MEASURES, RebuildError, measure, rebuild, with_zero_initialisers
+    from grader.measure import VALUE_MEASURES, RebuildError, foreign_classes, measure, rebuild, with_zero_initialisers
 
-    if message.foreign:
-        return _measured_in_child(probe, message)
+    foreign = sorted(set(foreign_classes(message.model)))  # decided here from the configuration, not by the child
+    if foreign:
+        return _measured_in_child(probe, message, foreign, trust_child)
     config = copy.deepcopy(message.model) if "convergence" in probe.measures else None
     if not VALUE_MEASURES.intersection(probe.measures):
         with_zero_initialisers(message.model)  # in place: the message is not read again
@@ -175,9 +180,15 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str) -
     return Outcome(returned=message.returned, measured=measured)
 
 
-def _measured_in_child(probe: Probe, message: ProbeResult) -> Outcome:
-    """A model with custom layers or Lambda: the child measured it, as the grader cannot rebuild it."""
-    classes = ", ".join(message.foreign or ())
+def _measured_in_child(probe: Probe, message: ProbeResult, foreign: list[str], trusted: bool) -> Outcome:
+    """A model with custom layers or Lambda, which the grader cannot rebuild: only the child, where student code ran,
+    could measure it. Its figures are not trusted unless the instructor says so (`grade --trust-custom-layers`)."""
+    classes = ", ".join(foreign)
+    if not trusted:
+        return Outcome(returned=message.returned,
+                       error=f"the model uses {classes}, which the grader cannot rebuild from its configuration, and "
+                             "it grades only what it rebuilt itself: build the model from the standard Keras layers "
+                             "the assignment names (no custom Layer classes, no Lambda)")
     if message.measured_here is None:
         return Outcome(returned=message.returned,
                        error=f"the model uses {classes}, which the grader cannot rebuild, and measuring it where it "
@@ -187,7 +198,7 @@ def _measured_in_child(probe: Probe, message: ProbeResult) -> Outcome:
         measured["convergence"] = {"error": f"the model uses {classes}: the grader trains only models it can rebuild "
                                             "from standard Keras layers"}
     note = (f"your code uses {classes}, which the grader cannot rebuild on its own side: the figures of models "
-            "with it were measured in the process that ran your code")
+            "with it were measured in the process that ran your code, which the instructor chose to trust")
     return Outcome(returned=message.returned, measured=measured, note=note)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, ROOT, graded
+from conftest import FIXTURES, GAP, ROOT, graded
 from grader import sandbox
 from grader.cli import main
 from grader.grading import grade_submission
@@ -193,14 +193,25 @@ def test_fork_bomb_is_stopped_and_every_process_killed() -> None:
 
 @pytest.mark.parametrize(("fixture", "classes"),
                          [("gap_custom_layer.py", "MeanOverSpace"), ("gap_lambda.py", "Lambda")])
-def test_a_model_the_grader_cannot_rebuild_is_measured_in_the_child_and_the_report_says_so(fixture, classes) -> None:
+def test_a_model_the_grader_cannot_rebuild_earns_nothing_it_measured_by_default(fixture, classes) -> None:
+    """Its figures could come only from the process that ran the student's code, which can report anything."""
     result = graded(FIXTURES / "gap" / fixture)
-    assert _check(result, "params", "build_lenet_gap(10, 1)").passed  # measured, there
-    assert _check(result, "values", "build_lenet_gap").passed
-    notes = [n for n in result.notes if "measured in the process that ran your code" in n]
-    assert len(notes) == 1 and classes in notes[0]
-    assert "kernel_size=7" not in " ".join(result.notes)  # the hidden calls' arguments stay hidden
-    training = _check(result, "convergence")
+    for category, description in (("params", "build_lenet_gap(10, 1)"), ("values", "build_lenet_gap"),
+                                  ("convergence", "build_lenet_gap")):
+        check = _check(result, category, description)
+        assert not check.passed and classes in check.output and "standard Keras layers" in check.output
+    assert not any("measured in the process that ran your code" in n for n in result.notes)
+
+
+def test_an_instructor_may_trust_the_childs_figures_and_the_report_says_so() -> None:
+    result = grade_submission(FIXTURES / "gap" / "gap_custom_layer.py", ["gap"], trust_custom_layers=True)
+    gap = result.assignments[0]
+    assert result.extra["trusted_custom_layers"] is True
+    assert _check(gap, "params", "build_lenet_gap(10, 1)").passed  # measured, there
+    notes = [n for n in gap.notes if "the instructor chose to trust" in n]
+    assert len(notes) == 1 and "MeanOverSpace" in notes[0]
+    assert "kernel_size=7" not in " ".join(gap.notes)  # the hidden calls' arguments stay hidden
+    training = _check(gap, "convergence")
     assert not training.passed and "only models it can rebuild" in training.output
 
 
@@ -212,3 +223,11 @@ def test_a_link_to_the_reference_solution_scores_nothing_and_reads_nothing(tmp_p
     result = grade_submission(submission, ["gap"]).assignments[0]
     assert result.score == 0 and result.max_score == 23
     assert "symbolic link" in result.checks[0].output and "def gap_head" not in result.checks[0].output
+
+
+def test_code_that_claims_its_models_are_custom_cannot_send_figures_of_its_own() -> None:
+    """Whether a model can be rebuilt is decided from its configuration by the grader, never by the child."""
+    forged = graded(HOSTILE / "gap_claims_foreign.py")
+    honest = graded(GAP / "gap_wrong_kernel.py")
+    assert [(c.description, c.passed) for c in forged.checks] == [(c.description, c.passed) for c in honest.checks]
+    assert "expected 4,010, found 1,450" in _check(forged, "params", "gap_head on 16 channels").output
