@@ -14,12 +14,16 @@ import dataclasses
 import json
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar
 
 _HEADER = struct.Struct(">Q")
-MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+# What a child may cost the grader. The largest honest message, ResNet-152's configuration, is 0.5 MB and 11 levels
+# deep; a whole submission sends a few MB.
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # one message
+MAX_CHANNEL_BYTES = 32 * 1024 * 1024  # everything one child sends
+MAX_DEPTH = 64  # nesting of lists and objects in one message
 
 
 class ContractError(Exception):
@@ -186,16 +190,24 @@ def send(fd: int, message: Message) -> None:
 
 @dataclass
 class Receipt:
-    """The messages read from a channel, and what was refused."""
+    """What was refused on a channel, as it happens."""
 
     rejected: list[str] = field(default_factory=list)
+    on_reject: Callable[[str], None] | None = None
+
+    def reject(self, reason: str) -> None:
+        self.rejected.append(reason)
+        if self.on_reject is not None:
+            self.on_reject(reason)
 
 
-def receive(stream: BinaryIO, limit: int = MAX_MESSAGE_BYTES, receipt: Receipt | None = None
-            ) -> Iterator[Message]:
-    """Yield messages as they arrive until end of file; raises ContractError if the framing is garbled.
+def receive(stream: BinaryIO, limit: int = MAX_CHANNEL_BYTES, receipt: Receipt | None = None,
+            each: int = MAX_MESSAGE_BYTES) -> Iterator[Message]:
+    """Yield messages as they arrive until end of file; raises ContractError if the framing is garbled or the
+    channel carries more than `limit` bytes (the messages before stay received).
 
-    A well-framed message that is not one of the kinds is left out and noted in `receipt`."""
+    A message over `each` bytes or `MAX_DEPTH` levels, or that is not one of the kinds, is left out and noted in
+    `receipt`; its body is never decoded whole."""
     total = 0
     while True:
         header = stream.read(_HEADER.size)
@@ -206,12 +218,43 @@ def receive(stream: BinaryIO, limit: int = MAX_MESSAGE_BYTES, receipt: Receipt |
         (size,) = _HEADER.unpack(header)
         total += size
         if total > limit:
-            raise ContractError("the result channel carried more data than allowed")
+            raise ContractError(f"the code sent more than {limit / 2**20:g} MB of results, more than a submission "
+                                "needs, so the rest was not read")
+        if size > each:
+            _skip(stream, size)
+            if receipt is not None:
+                receipt.reject(f"a result of {size / 2**20:.1f} MB, more than the {each / 2**20:g} MB a model's "
+                               "configuration needs")
+            continue
         body = stream.read(size)
         if len(body) < size:
             raise ContractError("the result channel ended in the middle of a message")
         try:
-            yield parse(json.loads(body))
-        except (ValueError, ContractError, TypeError) as exc:
+            raw = json.loads(body)
+            if _deeper_than(raw, MAX_DEPTH):
+                raise ContractError(f"a result nested more than {MAX_DEPTH} levels deep")
+            yield parse(raw)
+        except (ValueError, ContractError, TypeError, RecursionError) as exc:
             if receipt is not None:
-                receipt.rejected.append(str(exc)[:200])
+                receipt.reject(str(exc)[:200] if not isinstance(exc, RecursionError)
+                               else f"a result nested more than {MAX_DEPTH} levels deep")
+
+
+def _skip(stream: BinaryIO, size: int) -> None:
+    while size > 0:
+        chunk = stream.read(min(size, 1 << 20))
+        if not chunk:
+            raise ContractError("the result channel ended in the middle of a message")
+        size -= len(chunk)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether `value` nests lists and objects more than `limit` levels (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return False

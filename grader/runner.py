@@ -125,7 +125,9 @@ def _collect(rubric: Rubric, source: StudentSource, child: sandbox.ChildRun, mea
         elif probe.id in measured:
             outcomes[probe.id] = measured[probe.id]
         elif probe.id in started:
-            outcomes[probe.id] = Outcome(error=failure or "the call did not finish")
+            own = [reason for on, reason in child.rejected if on == name]
+            refused = f"its result was refused by the grader: {own[0]}" if own else None
+            outcomes[probe.id] = Outcome(error=refused or failure or "the call did not finish")
         else:
             outcomes[probe.id] = Outcome(error=f"not run: {failure or 'the run ended before this call'}")
     began, ended = child.times.get(name, (None, None))

@@ -75,8 +75,12 @@ def _hidden_paths() -> list[str]:
 
 
 def _kept_paths(scratch: Path) -> list[str]:
+    """What the child may reach: the interpreter, the installed packages (every site folder on the grader's path,
+    also one outside its prefix), the grader and the scratch folder."""
+    sites = {Path(p).resolve() for p in sys.path if Path(p).name in ("site-packages", "dist-packages")
+             and os.path.isdir(p)}
     paths = {Path(sys.executable).resolve().parent.parent, Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-             locations.PACKAGE, scratch.resolve()}
+             locations.PACKAGE, scratch.resolve(), *sites}
     return sorted(str(p) for p in paths)
 
 
@@ -145,21 +149,33 @@ class ChildRun:
     resident_bytes: int = 0  # at the last sample
     expected: tuple[str, ...] = ()  # the job's assignments, in the order the child runs them
 
-    rejected: list[str] = field(default_factory=list)  # what came on the channel that was not a message
+    rejected: list[tuple[str | None, str]] = field(default_factory=list)  # refused: the assignment it was on, why
 
-    def on_receive(self, message: Message) -> None:
-        """Called as each message arrives, before the caller sees it: keeps the deadline per assignment.
+    def refuse(self, reason: str) -> None:
+        self.rejected.append((self.assignment, reason))
+
+    def on_receive(self, message: Message) -> bool:
+        """Called as each message arrives, before the caller sees it: keeps the deadline per assignment, and says
+        whether the message is taken.
 
         Only the next assignment of the job can begin, once: code that forges "begin" messages on the channel
-        cannot put its deadline off more than once per assignment."""
+        cannot put its deadline off more than once per assignment. A message about another assignment than the one
+        the child is on is refused: one assignment's code cannot speak for another's."""
         name = getattr(message, "assignment", None)
-        if isinstance(message, Begin) and len(self.times) < len(self.expected) \
-                and name == self.expected[len(self.times)]:
-            self.assignment, self.assignment_started = name, time.monotonic()
-            self.times[name] = (self.assignment_started, None)
-            self.peak_bytes[name] = self.resident_bytes  # what it holds already, if it ends before the next sample
-        elif isinstance(message, End) and name == self.assignment:
+        if isinstance(message, Begin):
+            if len(self.times) < len(self.expected) and name == self.expected[len(self.times)]:
+                self.assignment, self.assignment_started = name, time.monotonic()
+                self.times[name] = (self.assignment_started, None)
+                self.peak_bytes[name] = self.resident_bytes  # what it holds already, if it ends before a sample
+                return True
+            self.refuse(f"a 'begin' for {name!r} out of turn")
+            return False
+        if name is not None and name != self.assignment:
+            self.refuse(f"a {message.kind!r} message for {name!r} while the child was on {self.assignment!r}")
+            return False
+        if isinstance(message, End):
             self.times[name] = (self.times[name][0], time.monotonic())
+        return True
 
     def of_type(self, kind: type[M]) -> list[M]:
         return [m for m in self.messages if isinstance(m, kind)]
@@ -275,7 +291,7 @@ def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
         )
     os.close(write_fd)
     result.assignment_started = start
-    reader = _Reader(read_fd, result.on_receive, result.rejected)
+    reader = _Reader(read_fd, result.on_receive, result.refuse)
     reader.start()
     watchdog = threading.Thread(target=_watch, args=(process, limits, result), daemon=True)
     watchdog.start()
@@ -341,20 +357,20 @@ _END = object()
 class _Reader(threading.Thread):
     """Drains the result pipe while the child runs, so a large message never blocks it."""
 
-    def __init__(self, fd: int, on_receive: Callable[[Message], None], rejected: list[str]) -> None:
+    def __init__(self, fd: int, on_receive: Callable[[Message], bool], on_reject: Callable[[str], None]) -> None:
         super().__init__(daemon=True)
         self.fd = fd
         self.on_receive = on_receive
         self.queue: queue.Queue[Any] = queue.Queue()
         self.problem: str | None = None
-        self.receipt = contract.Receipt(rejected)
+        self.receipt = contract.Receipt(on_reject=on_reject)
 
     def run(self) -> None:
         try:
             with os.fdopen(self.fd, "rb") as stream:
                 for message in contract.receive(stream, receipt=self.receipt):
-                    self.on_receive(message)
-                    self.queue.put(message)
+                    if self.on_receive(message):
+                        self.queue.put(message)
         except contract.ContractError as exc:
             self.problem = str(exc)
         finally:

@@ -53,5 +53,17 @@ def test_what_is_not_a_message_of_the_contract_is_left_out_and_noted() -> None:
 def test_a_garbled_frame_ends_the_channel_with_a_reason() -> None:
     with pytest.raises(contract.ContractError, match="middle of a message"):
         list(contract.receive(io.BytesIO(struct.pack(">Q", 100) + b"short")))
-    with pytest.raises(contract.ContractError, match="more data than allowed"):
+    with pytest.raises(contract.ContractError, match="more than a submission needs"):
         list(contract.receive(_framed(b"{}" * 10), limit=5))
+
+
+def test_too_large_or_too_deep_messages_are_refused_and_the_next_ones_kept() -> None:
+    good = json.dumps(Begin("gap").to_wire()).encode()
+    deep = b"[" * 800 + b"]" * 800
+    deeper = b"[" * 100_000 + b"]" * 100_000  # more than the decoder itself would follow
+    big = json.dumps({"type": "begin", "assignment": "x" * 400_000}).encode()
+    receipt = contract.Receipt()
+    received = list(contract.receive(_framed(deep, deeper, big, good), receipt=receipt, each=300_000))
+    assert received == [Begin("gap")]
+    assert [r.split(",")[0] for r in receipt.rejected] == ["a result nested more than 64 levels deep"] * 2 + \
+        ["a result of 0.4 MB"]

@@ -231,3 +231,16 @@ def test_code_that_claims_its_models_are_custom_cannot_send_figures_of_its_own()
     honest = graded(GAP / "gap_wrong_kernel.py")
     assert [(c.description, c.passed) for c in forged.checks] == [(c.description, c.passed) for c in honest.checks]
     assert "expected 4,010, found 1,450" in _check(forged, "params", "gap_head on 16 channels").output
+
+
+def test_messages_that_would_cost_the_grader_are_refused_and_honest_results_kept() -> None:
+    result = graded(HOSTILE / "gap_floods_channel.py")
+    assert result.score == result.max_score == 23, [c.output for c in result.checks if not c.passed]
+
+
+def test_one_assignments_code_cannot_speak_for_another(tmp_path) -> None:
+    (tmp_path / "convolution.py").write_text((HOSTILE / "convolution_forges_gap.py").read_text())
+    (tmp_path / "gap.py").write_text((ROOT / "solutions" / "gap.py").read_text())
+    result = grade_submission(tmp_path, ["convolution", "gap"])
+    assert [(a.score, a.max_score) for a in result.assignments] == [(17, 17), (23, 23)], \
+        [c.output for a in result.assignments for c in a.checks if not c.passed]
