@@ -117,3 +117,13 @@ def test_grade_and_batch_agree_on_the_profile_default() -> None:
     for command in (["run", "--help"], ["batch", "--help"]):
         text = CliRunner().invoke(main, command).output
         assert "quick (CPU; the default without a GPU) or full" in " ".join(text.split())
+
+
+@pytest.mark.quick
+def test_the_shared_grading_takes_what_grade_submission_takes() -> None:
+    import inspect
+
+    from conftest import grade_once
+    from grader.grading import grade_submission
+
+    assert inspect.signature(grade_once).parameters.keys() == inspect.signature(grade_submission).parameters.keys()
