@@ -1,13 +1,15 @@
 """The step between the grader and the child, run as root inside the child's own namespaces.
 
-    unshare --pid --fork --kill-child --mount --net --mount-proc -- python -I -m grader.jail SPEC
+    unshare --pid --fork --kill-child --mount --net --ipc --mount-proc -- python -I -m grader.jail SPEC
 
-Inside fresh PID, mount and network namespaces it hides what the student must not read (solutions, the cached
+Inside fresh PID, mount, network and IPC namespaces it hides what the student must not read (solutions, the cached
 reference artifact, the hidden checks, the tests and the repository history) under empty, unreadable tmpfs
-mounts, gives the child its own /tmp, keeps the interpreter, the grader package and the scratch folder
-reachable for an unprivileged user, then becomes that user (no groups, no capabilities, no new privileges) and
-executes the child. The mounts exist only in the child's
-namespace: the grader and everything else on the machine still see the real files.
+mounts, gives the child its own small /tmp, /var/tmp, /dev/shm and /run/lock (every folder anyone may write to),
+copies the scratch folder into a size-limited tmpfs of its own (what the child writes never reaches the disk, and
+goes with the namespace), keeps the interpreter, the installed packages and the grader reachable for an
+unprivileged user, then becomes that user (no groups, no capabilities, no new privileges) and executes the child.
+The mounts exist only in the child's namespace: the grader and everything else on the machine still see the real
+files.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,16 +28,27 @@ _PR_SET_NO_NEW_PRIVS = 38
 def main() -> None:
     spec = json.loads(sys.argv[1])
     os.umask(0o022)  # the folders made below must be passable by the child's user
-    keep = [Path(p) for p in spec["keep"]]
+    here = os.getcwd()  # in the scratch folder: entered again once its own tmpfs covers it
+    uid = spec["uid"]
+    scratch = Path(spec["scratch"])
+    source = os.open(scratch, os.O_PATH)  # the real scratch folder, reachable once covered
+    keep = [Path(p) for p in spec["keep"] if Path(p) != scratch]
     for blocked, kept in _blocked_ancestors(keep).items():
         _reveal(blocked, kept)
-    for folder in map(Path, spec["private"]):  # its own /tmp: what it writes there goes with the namespace
+    for folder in map(Path, spec["private"]):  # what it writes there goes with the namespace
         if folder.is_dir():
-            _reveal(folder, [p for p in keep if folder in p.parents], "mode=1777,size=256m")
+            _reveal(folder, [p for p in keep if folder in p.parents], f"mode=1777,size={spec['private_mb']}m")
+    scratch.mkdir(parents=True, exist_ok=True)
+    _mount("-t", "tmpfs", "-o", f"mode=755,size={spec['scratch_mb']}m", "scratch", str(scratch))
+    shutil.copytree(f"/proc/self/fd/{source}", scratch, symlinks=True, dirs_exist_ok=True)
+    os.close(source)
+    for folder, _, files in os.walk(scratch):
+        for path in [folder, *(os.path.join(folder, f) for f in files)]:
+            os.lchown(path, uid, uid)
     for path in spec["hide"]:
         if os.path.isdir(path):  # a hidden folder may lie in a revealed one, which holds only what is kept
             _mount("-t", "tmpfs", "-o", "size=4k,mode=000", "hidden", path)
-    uid = spec["uid"]
+    os.chdir(here)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)  # from root to another user: every capability goes too

@@ -114,10 +114,18 @@ def _probe_isolation() -> Isolation:
 _CHILD_UID = 65534  # nobody: owns nothing, so can read only what anyone may read
 
 
+# Every folder anyone may write to gets a private, small tmpfs in the jail (tests/test_hostile.py checks that no
+# other one exists on this machine); the scratch folder gets its own, which is the child's disk quota.
+PRIVATE_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+_PRIVATE_MB = 64
+SCRATCH_MB = 256
+
+
 def _jailed(command: list[str], scratch: Path, hidden: list[str]) -> list[str]:
-    spec = {"keep": _kept_paths(scratch), "hide": hidden, "private": ["/tmp", "/var/tmp", "/dev/shm"],
+    spec = {"keep": _kept_paths(scratch), "hide": hidden, "private": list(PRIVATE_FOLDERS),
+            "private_mb": _PRIVATE_MB, "scratch": str(scratch.resolve()), "scratch_mb": SCRATCH_MB,
             "uid": _CHILD_UID, "command": command}
-    return ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--net", "--mount-proc", "--",
+    return ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--net", "--ipc", "--mount-proc", "--",
             sys.executable, "-I", "-m", "grader.jail", json.dumps(spec)]
 
 
@@ -188,6 +196,8 @@ class ChildRun:
         """Why the child did not finish, in words for the student, or None if it did."""
         if self.stop_reason:
             return self.stop_reason
+        if self.of_type(Done):  # finished: it was killed only because nothing more was needed of it
+            return None
         if self.channel_problem:
             return f"the grader could not read the results: {self.channel_problem}"
         if self.exit_code is not None and self.exit_code < 0:
@@ -318,6 +328,9 @@ def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
         result.messages.append(message)
         if on_message is not None:
             on_message(message)
+        if isinstance(message, Done):  # its last result is in: whatever it still does is of no use
+            _kill_group(process.pid)
+            break
     watchdog.join()
     _kill_group(process.pid)
     result.exit_code = process.wait()

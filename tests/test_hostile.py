@@ -244,3 +244,42 @@ def test_one_assignments_code_cannot_speak_for_another(tmp_path) -> None:
     result = grade_submission(tmp_path, ["convolution", "gap"])
     assert [(a.score, a.max_score) for a in result.assignments] == [(17, 17), (23, 23)], \
         [c.output for a in result.assignments for c in a.checks if not c.passed]
+
+
+def _traces() -> set[str]:
+    """What the child's user owns where it could leave something: /run/lock, System V IPC objects."""
+    found = {f"/run/lock/{p.name}" for p in Path("/run/lock").glob("*") if p.stat().st_uid == 65534} \
+        if Path("/run/lock").is_dir() else set()
+    for kind in ("shm", "msg", "sem"):
+        table = Path(f"/proc/sysvipc/{kind}")
+        if table.is_file():
+            lines = table.read_text().splitlines()
+            columns = lines[0].split()
+            for line in lines[1:]:
+                row = dict(zip(columns, line.split(), strict=False))
+                if row.get("uid") == "65534":
+                    found.add(f"{kind} {row.get('key')} {row.get('shmid') or row.get('msqid') or row.get('semid')}")
+    return found
+
+
+@pytest.mark.skipif(not sandbox.isolation().namespaces, reason="needs root and namespaces (as on CI and Gradescope)")
+def test_nothing_is_left_behind_and_the_grader_does_not_wait_for_an_exit_handler() -> None:
+    before = _traces()
+    start = time.monotonic()
+    result = graded(HOSTILE / "gap_leaves_traces.py")
+    assert time.monotonic() - start < 50  # not the minute its exit handler sleeps
+    assert result.score == result.max_score  # the right network: its 300 MB did not fit in its quota
+    assert _traces() == before
+
+
+def test_every_folder_anyone_may_write_to_is_private_to_the_child() -> None:
+    writable = set()
+    for top in ("/tmp", "/var", "/run", "/dev", "/home", "/srv", "/opt"):
+        for folder, folders, _ in os.walk(top):
+            if folder.count("/") > 3:
+                folders[:] = []
+            mode = os.lstat(folder).st_mode
+            if mode & 0o002 and not os.path.islink(folder) and os.path.ismount(folder) is False:
+                writable.add(folder)
+    inside = {w for w in writable if any(w == p or w.startswith(p + "/") for p in sandbox.PRIVATE_FOLDERS)}
+    assert writable == inside, writable - inside
