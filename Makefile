@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check calibrate bench lint clean
+.PHONY: demo test check calibrate hostile bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ calibrate: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check grader tests benchmarks
 	GRADER_QUICK_TIER=1 $(BIN)/pytest -q -m quick -p no:cacheprovider
+
+# Every hostile fixture graded, and what stopped each (about 5 min); the assertions are in tests/test_hostile.py.
+hostile: $(STAMP)
+	$(BIN)/python -m benchmarks.hostile
 
 # Speed and memory of grading, printed (about 20 min on 2 cores; BENCH_ARGS=--skip-batch: 6 min).
 bench: $(STAMP)
