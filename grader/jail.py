@@ -2,9 +2,10 @@
 
     unshare --pid --fork --kill-child --mount --net --ipc --mount-proc -- python -I -m grader.jail SPEC
 
-Inside fresh PID, mount, network and IPC namespaces it hides what the student must not read (solutions, the cached
-reference artifact, the hidden checks, the tests and the repository history) under empty, unreadable tmpfs
-mounts, gives the child its own small /tmp, /var/tmp, /dev/shm and /run/lock (every folder anyone may write to),
+Inside fresh PID, mount, network and IPC namespaces it shows the child an allow-list: the operating system's own
+folders, and in every other top-level folder only the interpreter, the installed packages and the grader; it hides
+what the student must not read even there (solutions, the cached reference artifact, the hidden checks, the tests
+and the repository history) under empty, unreadable tmpfs mounts, gives the child its own small /tmp, /var/tmp, /dev/shm and /run/lock (every folder anyone may write to),
 copies the scratch folder into a size-limited tmpfs of its own (what the child writes never reaches the disk, and
 goes with the namespace), keeps the interpreter, the installed packages and the grader reachable for an
 unprivileged user, then becomes that user (no groups, no capabilities, no new privileges) and executes the child.
@@ -23,6 +24,8 @@ import sys
 from pathlib import Path
 
 _PR_SET_NO_NEW_PRIVS = 38
+# The top-level folders the child sees as they are (the operating system's); /tmp and /run/lock become private.
+SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys", "tmp", "run"}
 
 
 def main() -> None:
@@ -33,7 +36,14 @@ def main() -> None:
     scratch = Path(spec["scratch"])
     source = os.open(scratch, os.O_PATH)  # the real scratch folder, reachable once covered
     keep = [Path(p) for p in spec["keep"] if Path(p) != scratch]
-    for blocked, kept in _blocked_ancestors(keep).items():
+    # An allow-list: every top-level folder but the system's own becomes an empty tmpfs holding only what is kept
+    # under it (the interpreter, the installed packages, the grader), so other courses' solutions or other
+    # students' work elsewhere on the machine are not even there.
+    for entry in sorted(Path("/").iterdir()):
+        if entry.name not in SYSTEM_FOLDERS and entry.is_dir() and not entry.is_symlink():
+            _reveal(entry, [p for p in keep if entry in p.parents], _covering(entry, keep))
+    system = [p for p in keep if p.parts[1:2] and p.parts[1] in SYSTEM_FOLDERS]
+    for blocked, kept in _blocked_ancestors(system).items():
         _reveal(blocked, kept)
     for folder in map(Path, spec["private"]):  # what it writes there goes with the namespace
         if folder.is_dir():
@@ -56,6 +66,10 @@ def main() -> None:
         raise SystemExit("grader.jail: could not set no_new_privs")
     command = spec["command"]
     os.execv(command[0], command)
+
+
+def _covering(folder: Path, keep: list[Path]) -> str:
+    return "mode=755" if any(folder in p.parents for p in keep) else "mode=755,size=4k"
 
 
 def _mount(*args: str) -> None:

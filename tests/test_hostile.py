@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import threading
 import time
@@ -283,3 +284,18 @@ def test_every_folder_anyone_may_write_to_is_private_to_the_child() -> None:
                 writable.add(folder)
     inside = {w for w in writable if any(w == p or w.startswith(p + "/") for p in sandbox.PRIVATE_FOLDERS)}
     assert writable == inside, writable - inside
+
+
+@pytest.mark.skipif(not sandbox.isolation().namespaces, reason="needs root and namespaces (as on CI and Gradescope)")
+def test_the_child_sees_an_allow_list_not_the_machine() -> None:
+    """A readable copy of a solution elsewhere on the machine (another course, another student) is not there for it."""
+    copy = ROOT.parent / f".grader-test-copy-{os.getpid()}"
+    try:
+        copy.mkdir()
+        (copy / "gap.py").write_text((ROOT / "solutions" / "gap.py").read_text())
+        os.chmod(copy, 0o755)
+        os.chmod(copy / "gap.py", 0o644)
+        result = grade_submission(HOSTILE / "gap_walks_the_disk.py", ["gap"]).assignments[0]
+        assert result.score == result.max_score, [c.output for c in result.checks if not c.passed]
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
