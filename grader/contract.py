@@ -216,16 +216,16 @@ def receive(stream: BinaryIO, limit: int = MAX_CHANNEL_BYTES, receipt: Receipt |
         if len(header) < _HEADER.size:
             raise ContractError("the result channel ended in the middle of a message")
         (size,) = _HEADER.unpack(header)
-        total += size
-        if total > limit:
-            raise ContractError(f"the code sent more than {limit / 2**20:g} MB of results, more than a submission "
-                                "needs, so the rest was not read")
-        if size > each:
+        if size > each:  # skipped a chunk at a time, never held: it costs the grader no memory
             _skip(stream, size)
             if receipt is not None:
                 receipt.reject(f"a result of {size / 2**20:.1f} MB, more than the {each / 2**20:g} MB a model's "
                                "configuration needs")
             continue
+        total += size
+        if total > limit:
+            raise ContractError(f"the code sent more than {limit / 2**20:g} MB of results, more than a submission "
+                                "needs, so the rest was not read")
         body = stream.read(size)
         if len(body) < size:
             raise ContractError("the result channel ended in the middle of a message")
