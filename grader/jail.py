@@ -3,14 +3,13 @@
     unshare --pid --fork --kill-child --mount --net --ipc --mount-proc -- python -I -m grader.jail SPEC
 
 Inside fresh PID, mount, network and IPC namespaces it shows the child an allow-list: the operating system's own
-folders, and in every other top-level folder only the interpreter, the installed packages and the grader; it hides
+folders, and in every other top-level folder only the interpreter, the installed packages and the grader. It hides
 what the student must not read even there (solutions, the cached reference artifact, the hidden checks, the tests
-and the repository history) under empty, unreadable tmpfs mounts, gives the child its own small /tmp, /var/tmp, /dev/shm and /run/lock (every folder anyone may write to),
-copies the scratch folder into a size-limited tmpfs of its own (what the child writes never reaches the disk, and
-goes with the namespace), keeps the interpreter, the installed packages and the grader reachable for an
-unprivileged user, then becomes that user (no groups, no capabilities, no new privileges) and executes the child.
-The mounts exist only in the child's namespace: the grader and everything else on the machine still see the real
-files.
+and the repository history) under empty, unreadable tmpfs mounts; gives the child its own small /tmp, /var/tmp,
+/dev/shm and /run/lock (every folder anyone may write to); copies the scratch folder into a size-limited tmpfs of
+its own (what the child writes never reaches the disk, and goes with the namespace); then becomes an unprivileged
+user (no groups, no capabilities, no new privileges) and executes the child. The mounts exist only in the child's
+namespace: the grader and everything else on the machine still see the real files.
 """
 
 from __future__ import annotations
