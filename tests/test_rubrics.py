@@ -28,7 +28,8 @@ TABLE = {
         "convolution_bugs.py": ({"values", "equivariance", "receptive_field", "shape"},
                                 ["conv_output_size(28, 3, 1, 'valid', 2): expected 24, returned 26"]),
     }),
-    "gap": Assignment(23, ("gap_tf_keras.py", "gap_aliases.py", "gap_sequential.py", "gap_notebook.ipynb"), {
+    "gap": Assignment(23, ("gap_tf_keras.py", "gap_aliases.py", "gap_sequential.py", "gap_notebook.ipynb",
+                           "helper_module/gap.py", "shadowing_module/gap.py"), {
         "gap_flatten_dense.py": ({"shape", "structure", "params"}, ["Flatten", "Dense"]),
         "gap_pool_then_dense.py": ({"structure", "params", "receptive_field"}, ["found Dense 10"]),
         "gap_wrong_kernel.py": ({"params", "structure", "receptive_field"}, ["Conv2D 3x3", "expected Conv2D 5x5"]),
