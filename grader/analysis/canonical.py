@@ -35,6 +35,18 @@ def _pair(value: Any) -> tuple[int, ...]:
     return tuple(int(v) for v in value)
 
 
+def _padding(padding: str, window: tuple[int, ...], cls: str) -> str:
+    """'same' and 'valid' are one function for a window of 1 (no padding is ever added, at any stride): both read
+    'same' then. A transposed convolution's padding means something else, so it is kept.
+
+    >>> _padding("valid", (1, 1), "Conv2D"), _padding("valid", (3, 3), "Conv2D")
+    ('same', 'valid')
+    """
+    if cls != "Conv2DTranspose" and all(w == 1 for w in window):
+        return "same"
+    return padding
+
+
 def describe_layer(layer: Any) -> tuple[str | None, dict[str, Any], str | None]:
     """(kind, settings, folded activation) of a layer or op; kind None means the layer computes nothing."""
     cls = type(layer).__name__
@@ -49,11 +61,12 @@ def describe_layer(layer: Any) -> tuple[str | None, dict[str, Any], str | None]:
         shape = config.get("batch_shape") or config.get("batch_input_shape")
         return "input", {"shape": tuple(shape[1:]) if shape else None}, None
     if cls in ("Conv1D", "Conv2D", "Conv3D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"):
+        kernel = _pair(config["kernel_size"])
         settings = {
             "filters": config.get("filters"),
-            "kernel": _pair(config["kernel_size"]),
+            "kernel": kernel,
             "strides": _pair(config["strides"]),
-            "padding": config["padding"],
+            "padding": _padding(config["padding"], kernel, cls),
             "dilation": _pair(config["dilation_rate"]),
             "bias": config["use_bias"],
         }
@@ -68,7 +81,7 @@ def describe_layer(layer: Any) -> tuple[str | None, dict[str, Any], str | None]:
         pool = _pair(config["pool_size"])
         strides = _pair(config["strides"]) if config.get("strides") is not None else pool
         kind = "max_pool" if cls.startswith("Max") else "avg_pool"
-        return kind, {"pool": pool, "strides": strides, "padding": config["padding"]}, None
+        return kind, {"pool": pool, "strides": strides, "padding": _padding(config["padding"], pool, cls)}, None
     if cls in ("GlobalAveragePooling2D", "GlobalAveragePooling1D"):
         return "global_avg_pool", {}, None
     if cls in ("GlobalMaxPooling2D", "GlobalMaxPooling1D"):
