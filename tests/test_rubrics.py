@@ -44,7 +44,7 @@ TABLE = {
         "classic_lenet_relu_maxpool.py": ({"structure"}, ["expected tanh, AveragePooling2D",
                                                           "found ReLU, MaxPooling2D"]),
     }),
-    "inception": Assignment(28, ("inception_equivalent.py", "inception_notebook.ipynb", "inception_valid_1x1.py"), {
+    "inception": Assignment(30, ("inception_equivalent.py", "inception_notebook.ipynb", "inception_valid_1x1.py"), {
         "inception_no_reduction.py": ({"params", "structure", "macs"},
                                       ["the 3x3 branch has no 1x1 reduction", "the 5x5 branch has no 1x1 reduction"]),
         "inception_no_pool_projection.py": ({"params", "structure", "shape"},
@@ -58,6 +58,9 @@ TABLE = {
         "inception_wrong_axis.py": ({"shape", "api"}, ["concatenated on channels (axis=-1)"]),
         "inception_aux_stride_1.py": ({"params"}, ["pooling differs: expected AveragePooling2D 5x5, stride 3"]),
         "inception_aux_flag_ignored.py": ({"api"}, ["the flag must be honoured"]),
+        "inception_aux_dropout.py": ({"structure"}, ["expected Dropout 0.7", "found Dropout 0.3"]),
+        "inception_aux_wrong_blocks.py": ({"structure"}, ["should branch off after inception 4a and 4d",
+                                                          "yours branch off after 4b and 4d"]),
     }),
     "resnet": Assignment(34, ("resnet_equivalent.py", "resnet_stride_on_1x1.py", "resnet_valid_1x1.py"), {
         "resnet_no_identity_shortcut.py": ({"structure", "gradient_flow", "convergence"}, ["no shortcut connection"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from grader.analysis.graph import Graph
 from grader.analysis.macs import format_count
 from grader.analysis.structure import Parallel, decompose
 from grader.convergence import Margins
@@ -38,6 +39,8 @@ RUBRIC.mutant("no ReLU", 'strides=strides, padding="same", activation="relu")(x)
 RUBRIC.mutant("no pool projection",
               'branch_pool = _conv(layers.MaxPooling2D(3, strides=1, padding="same")(x), pool_proj, 1)',
               'branch_pool = layers.MaxPooling2D(3, strides=1, padding="same")(x)')
+RUBRIC.mutant("auxiliary dropout 0.3", "layers.Dropout(0.7)(x)", "layers.Dropout(0.3)(x)")
+RUBRIC.mutant("first auxiliary classifier after 4b", 'name in ("4a", "4d")', 'name in ("4b", "4d")')
 # Two of the student's blocks on a linear stem learn MNIST digits (grader/harness.py).
 # Validation accuracy, per profile. Measured (`make calibrate`, benchmarks/results/convergence-quick-2cpu.json):
 # quick reference 0.876-0.915 and an equivalent spelling 0.865-0.895 under ten seeds, blocks without ReLU
@@ -124,6 +127,42 @@ RUBRIC.check("structure", "inception_block's branches are the paper's (any order
 
 RUBRIC.check("structure", "naive_inception_block's branches (any order)", points=1,
              judge=layers(NAIVE, "naive_inception_block"))
+
+
+RUBRIC.check("structure", "auxiliary_classifier has the layers of the paper", points=1,
+             judge=layers(AUX, "auxiliary_classifier"))
+
+_BLOCK_NAMES = ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b")
+
+
+def _aux_positions(graph: Graph) -> list[str]:
+    """After which inception block (a concatenation, in order) each output but the main one branches off."""
+    blocks = {node.index: _BLOCK_NAMES[i] if i < len(_BLOCK_NAMES) else f"block {i + 1}"
+              for i, node in enumerate(graph.of_kind("concat"))}
+    found = []
+    for output in graph.outputs[1:]:
+        queue, seen, block = [output], {output}, "no inception block"
+        while queue:  # breadth first: the nearest block above the head
+            index = queue.pop(0)
+            if index in blocks:
+                block = blocks[index]
+                break
+            for producer in graph.nodes[index].inputs:
+                if producer not in seen:
+                    seen.add(producer)
+                    queue.append(producer)
+        found.append(block)
+    return found
+
+
+@RUBRIC.check("structure", "the auxiliary classifiers branch off after inception 4a and 4d", points=1)
+def aux_positions(ctx: Context) -> str:
+    found, expected = _aux_positions(ctx.student_graph(NET)), _aux_positions(ctx.reference_graph(NET))
+    if found != expected:
+        raise Fail(f"build_googlenet's auxiliary classifiers should branch off after inception "
+                   f"{' and '.join(expected)} (the outputs are [main, aux after {expected[0]}, aux after "
+                   f"{expected[-1]}]); yours branch off after {' and '.join(found) or 'no block'}")
+    return f"auxiliary classifiers after inception {' and '.join(found)}"
 
 
 @RUBRIC.check("structure", "every convolution is followed by ReLU", points=1)
