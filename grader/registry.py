@@ -120,6 +120,7 @@ class Rubric:
     probes: dict[str, Probe] = field(default_factory=dict)
     checks: list[CheckSpec] = field(default_factory=list)
     mutants: dict[str, tuple[str, str]] = field(default_factory=dict)  # `grade validate`: must lose points
+    equivalents: dict[str, tuple[str, str]] = field(default_factory=dict)  # `grade validate`: must keep full marks
 
     def probe(self, function: str, *args: Any, block_input: tuple[int | None, ...] | None = None,
               measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), reference_only: bool = False,
@@ -154,6 +155,10 @@ class Rubric:
     def mutant(self, name: str, old: str, new: str) -> None:
         """A broken copy of the reference solution (`old` replaced by `new`) that must lose points."""
         self.mutants[name] = (old, new)
+
+    def equivalent(self, name: str, old: str, new: str) -> None:
+        """Another spelling of the reference solution (`old` replaced by `new`) that must keep full marks."""
+        self.equivalents[name] = (old, new)
 
     def check(self, category: str, description: str, *, points: float, hidden: bool = False,
               judge: Judge | None = None) -> Callable[[Judge], Judge]:

@@ -1,7 +1,8 @@
 """`grade validate`: the rubrics judged on the course's own files.
 
-Every reference solution must score full marks, every stub zero, and every mutant the rubric declares (a copy
-of the solution with one mistake, e.g. the shortcut dropped) must lose points.
+Every reference solution must score full marks, every stub zero, every mutant the rubric declares (a copy of the
+solution with one mistake, e.g. the shortcut dropped) must lose points, and every equivalent it declares (a copy
+spelt another way, e.g. a 1x1 convolution with padding="valid") must keep full marks.
 """
 
 from __future__ import annotations
@@ -50,14 +51,16 @@ def validate(assignments: list[str] | None = None, profile: str = "quick") -> li
         if stub.is_file():
             rows.append(_grade(name, "stub", stub, "zero", profile))
         source = solution.read_text()
-        for mutant, (old, new) in RUBRICS[name].mutants.items():
+        variants = [("mutant", m, change, "less") for m, change in RUBRICS[name].mutants.items()]
+        variants += [("equivalent", e, change, "full") for e, change in RUBRICS[name].equivalents.items()]
+        for kind, label, (old, new), expected in variants:
             if source.count(old) < 1:
-                rows.append(Row(name, f"mutant: {mutant} (does not apply: text not found)", 0, 0, "less", ()))
+                rows.append(Row(name, f"{kind}: {label} (does not apply: text not found)", 0, 0, "less", ()))
                 continue
-            with tempfile.TemporaryDirectory(prefix="grade-mutant-") as folder:
+            with tempfile.TemporaryDirectory(prefix=f"grade-{kind}-") as folder:
                 path = Path(folder) / f"{name}.py"
                 path.write_text(source.replace(old, new))
-                rows.append(_grade(name, f"mutant: {mutant}", path, "less", profile))
+                rows.append(_grade(name, f"{kind}: {label}", path, expected, profile))
     return rows
 
 

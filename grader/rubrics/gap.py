@@ -38,6 +38,8 @@ LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, sizes=_SIZES
 RUBRIC.mutant("3x3 class convolution", 'layers.Conv2D(num_classes, kernel_size, padding="same")(features)',
               'layers.Conv2D(num_classes, 3, padding="same")(features)')
 RUBRIC.mutant("no softmax", "return layers.Softmax()(scores)", "return scores")
+RUBRIC.equivalent("softmax as an Activation layer", "return layers.Softmax()(scores)",
+                  'return layers.Activation("softmax")(scores)')
 TRAIN = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, measures=("convergence",), dataset="mnist",
                      training={"batch_size": 32}, margins=MARGINS)
 # BEGIN HIDDEN

@@ -39,6 +39,8 @@ RUBRIC.mutant("no ReLU", 'strides=strides, padding="same", activation="relu")(x)
 RUBRIC.mutant("no pool projection",
               'branch_pool = _conv(layers.MaxPooling2D(3, strides=1, padding="same")(x), pool_proj, 1)',
               'branch_pool = layers.MaxPooling2D(3, strides=1, padding="same")(x)')
+RUBRIC.equivalent("1x1 convolutions with padding='valid'", 'strides=strides, padding="same", activation="relu")(x)',
+                  'strides=strides, padding="valid" if kernel_size == 1 else "same", activation="relu")(x)')
 RUBRIC.mutant("auxiliary dropout 0.3", "layers.Dropout(0.7)(x)", "layers.Dropout(0.3)(x)")
 RUBRIC.mutant("first auxiliary classifier after 4b", 'name in ("4a", "4d")', 'name in ("4b", "4d")')
 # Two of the student's blocks on a linear stem learn MNIST digits (grader/harness.py).
