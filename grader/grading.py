@@ -50,13 +50,23 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
         except LoadError as exc:
             results[name] = _unloaded(rubric, str(exc), file, 0.0)
     folder = path if path.is_dir() else path.parent
-    runs = run_assignments(sources, folder, limits, profile=profile, trust_child=trust_custom_layers)
+    caps = {name: rebuild_limit(references[name]) for name in names}
+    runs = run_assignments(sources, folder, limits, profile=profile, trust_child=trust_custom_layers, max_params=caps)
     for rubric, source in sources:
         results[rubric.name] = _judged(rubric, source, runs[rubric.name], references[rubric.name], profile)
     extra = {"profile": profile, "protections": sandbox.isolation().describe(),
              "trusted_custom_layers": trust_custom_layers,
              "grader_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     return SubmissionResult(str(path), tuple(results[n] for n in names), time.monotonic() - start, extra)
+
+
+def rebuild_limit(reference: dict[str, Any]) -> int:
+    """The most parameters a student's model of this assignment may have to be rebuilt: twice the largest of the
+    reference's, and a million more (VGG-16's 138 million allow 278; a forged configuration cannot take the grader's
+    memory)."""
+    counts = [m["params"]["trainable"] + m["params"]["non_trainable"] for m in reference.values()
+              if isinstance(m, dict) and isinstance(m.get("params"), dict)]
+    return 2 * max(counts, default=0) + 1_000_000
 
 
 def _assignments_of(path: Path, requested: list[str] | None) -> list[str]:

@@ -7,8 +7,10 @@ student code runs here, so nothing the student patched can change a figure.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -80,8 +82,11 @@ def foreign_classes(config: Any) -> list[str]:
     return found
 
 
-def rebuild(config: dict[str, Any], seed: int = 0) -> Any:
-    """A fresh, seeded Keras model from a serialized configuration (which deserialization consumes)."""
+def rebuild(config: dict[str, Any], seed: int = 0, max_params: int | None = None) -> Any:
+    """A fresh, seeded Keras model from a serialized configuration (which deserialization consumes).
+
+    `max_params`: refuse, before allocating it, any weight that would take the model past this many parameters (a
+    configuration can ask for any size; the grader's memory is not the student's to spend)."""
     import keras
 
     foreign = sorted(set(foreign_classes(config)))
@@ -92,9 +97,38 @@ def rebuild(config: dict[str, Any], seed: int = 0) -> Any:
         )
     fresh_session(seed)
     try:
-        return keras.saving.deserialize_keras_object(config, safe_mode=True)
+        with _at_most(max_params):
+            return keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except RebuildError:
+        raise
     except Exception as exc:
         raise RebuildError(f"the grader could not rebuild the model from its configuration ({exc})") from None
+
+
+@contextlib.contextmanager
+def _at_most(max_params: int | None) -> Iterator[None]:
+    """Count every weight as a layer asks for it, and refuse the one that goes past `max_params`."""
+    if max_params is None:
+        yield
+        return
+    import keras
+
+    original = keras.layers.Layer.add_weight
+    total = 0
+
+    def counted(layer: Any, shape: Any = None, *args: Any, **kwargs: Any) -> Any:
+        nonlocal total
+        total += math.prod(int(d) for d in (shape or ()))
+        if total > max_params:
+            raise RebuildError(f"the model has more than {total:,} parameters, far more than the assignment's networks "
+                               f"(at most {max_params:,} are rebuilt); check the layer sizes")
+        return original(layer, shape, *args, **kwargs)
+
+    keras.layers.Layer.add_weight = counted
+    try:
+        yield
+    finally:
+        keras.layers.Layer.add_weight = original
 
 
 def run(model: Any, batch: np.ndarray) -> np.ndarray:

@@ -38,14 +38,16 @@ def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sand
 
 
 def run_assignments(sources: list[tuple[Rubric, StudentSource]], folder: Path, limits: sandbox.Limits,
-                    reference: bool = False, profile: str = "quick", trust_child: bool = False
-                    ) -> dict[str, ProbeRun]:
+                    reference: bool = False, profile: str = "quick", trust_child: bool = False,
+                    max_params: dict[str, int] | None = None) -> dict[str, ProbeRun]:
     """Run the probes of several assignments, in order, in as few children as it takes, measuring each result
-    as it arrives (while the child goes on with the next call)."""
+    as it arrives (while the child goes on with the next call). `max_params`: per assignment, the most parameters
+    a model may have to be rebuilt."""
     runs: dict[str, ProbeRun] = {}
     pending = list(sources)
     while pending:
-        child, measured, measured_at = _one_child(pending, folder, limits, reference, profile, trust_child)
+        child, measured, measured_at = _one_child(pending, folder, limits, reference, profile, trust_child,
+                                                  max_params or {})
         began = list(child.times)
         ended = {name for name, (_, end) in child.times.items() if end is not None}
         stopped_on = began[-1] if began else pending[0][0].name  # the one it was on when it stopped, if it did
@@ -62,7 +64,7 @@ def run_assignments(sources: list[tuple[Rubric, StudentSource]], folder: Path, l
 
 
 def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits: sandbox.Limits, reference: bool,
-               profile: str, trust_child: bool
+               profile: str, trust_child: bool, max_params: dict[str, int]
                ) -> tuple[sandbox.ChildRun, dict[str, dict[str, Outcome]], dict[str, float]]:
     """One child for the `pending` assignments; returns its run, the outcomes measured and when, per assignment."""
     rubrics = {rubric.name: rubric for rubric, _ in pending}
@@ -76,7 +78,7 @@ def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits
         rubric = rubrics.get(message.assignment)
         if rubric is not None and message.id in rubric.probes:
             measured[rubric.name][message.id] = _measure(rubric, rubric.probes[message.id], message, profile,
-                                                       trust_child)
+                                                       trust_child, max_params.get(rubric.name))
             measured_at[rubric.name] = time.monotonic()
 
     _import_keras_in_background()
@@ -147,8 +149,8 @@ def _import_keras_in_background() -> None:
         _warming.start()
 
 
-def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, trust_child: bool = False
-             ) -> Outcome:
+def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, trust_child: bool = False,
+             max_params: int | None = None) -> Outcome:
     if message.error:
         hint = rubric.hint_for(message.error)
         return Outcome(error=message.error + (f"\nHint: {hint}" if hint else ""))
@@ -165,7 +167,7 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, t
     if not VALUE_MEASURES.intersection(probe.measures):
         with_zero_initialisers(message.model)  # in place: the message is not read again
     try:
-        model = rebuild(message.model)
+        model = rebuild(message.model, max_params=max_params)
         measured = measure(model, probe.sizes, probe.measures)
     except RebuildError as exc:
         return Outcome(returned=message.returned, error=str(exc))

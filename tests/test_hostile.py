@@ -299,3 +299,10 @@ def test_the_child_sees_an_allow_list_not_the_machine() -> None:
         assert result.score == result.max_score, [c.output for c in result.checks if not c.passed]
     finally:
         shutil.rmtree(copy, ignore_errors=True)
+
+
+def test_a_model_far_larger_than_the_assignments_is_refused_before_the_grader_builds_it() -> None:
+    result = graded(HOSTILE / "gap_huge_model.py")
+    params = _check(result, "params", "build_lenet_gap(10, 1)")
+    assert not params.passed and "far more than the assignment's networks" in params.output
+    assert _check(result, "params", "gap_head on 16 channels").passed  # the head is rebuilt as usual
