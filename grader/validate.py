@@ -71,9 +71,9 @@ def _grade(name: str, variant: str, path: Path, expected: str, profile: str) -> 
 
 
 def table(rows: list[Row]) -> str:
-    lines = [f"{'assignment':<11} {'variant':<44} {'score':>9}  {'expected':<8} verdict  failed checks"]
+    lines = [f"{'assignment':<11} {'variant':<52} {'score':>9}  {'expected':<8} verdict  failed checks"]
     for row in rows:
         verdict = "ok" if row.ok else "WRONG"
-        lines.append(f"{row.assignment:<11} {row.variant:<44} {row.score:>4g}/{row.max_score:<4g}  {row.expected:<8} "
+        lines.append(f"{row.assignment:<11} {row.variant:<52} {row.score:>4g}/{row.max_score:<4g}  {row.expected:<8} "
                      f"{verdict:<7}  {', '.join(row.failed) or '-'}")
     return "\n".join(lines)

@@ -44,7 +44,7 @@ TABLE = {
         "classic_lenet_relu_maxpool.py": ({"structure"}, ["expected tanh, AveragePooling2D",
                                                           "found ReLU, MaxPooling2D"]),
     }),
-    "inception": Assignment(30, ("inception_equivalent.py", "inception_notebook.ipynb", "inception_valid_1x1.py"), {
+    "inception": Assignment(31, ("inception_equivalent.py", "inception_notebook.ipynb", "inception_valid_1x1.py"), {
         "inception_no_reduction.py": ({"params", "structure", "macs"},
                                       ["the 3x3 branch has no 1x1 reduction", "the 5x5 branch has no 1x1 reduction"]),
         "inception_no_pool_projection.py": ({"params", "structure", "shape"},

@@ -31,7 +31,7 @@ B_SMALL = RUBRIC.probe("inception_block", 5, 3, 6, 2, 4, 3, block_input=(9, 7, 1
 NAIVE = RUBRIC.probe("naive_inception_block", 64, 128, 32, block_input=(28, 28, 192),
                      measures=("params", "structure", "outputs", "macs"))
 AUX = RUBRIC.probe("auxiliary_classifier", 1000, block_input=(14, 14, 512), measures=("params", "structure", "outputs"))
-NET = RUBRIC.probe("build_googlenet", measures=("params", "outputs", "field"))
+NET = RUBRIC.probe("build_googlenet", measures=("params", "structure", "outputs", "field"))
 NET_NO_AUX = RUBRIC.probe("build_googlenet", aux_classifiers=False, measures=("params", "outputs"))
 # Mistakes `grade validate` makes in a copy of the solution: each must lose points.
 RUBRIC.mutant("no ReLU", 'strides=strides, padding="same", activation="relu")(x)',
@@ -42,6 +42,7 @@ RUBRIC.mutant("no pool projection",
 RUBRIC.equivalent("1x1 convolutions with padding='valid'", 'strides=strides, padding="same", activation="relu")(x)',
                   'strides=strides, padding="valid" if kernel_size == 1 else "same", activation="relu")(x)')
 RUBRIC.mutant("auxiliary dropout 0.3", "layers.Dropout(0.7)(x)", "layers.Dropout(0.3)(x)")
+RUBRIC.mutant("main dropout 0.5", "layers.Dropout(0.4)(x)", "layers.Dropout(0.5)(x)")
 RUBRIC.mutant("first auxiliary classifier after 4b", 'name in ("4a", "4d")', 'name in ("4b", "4d")')
 # Two of the student's blocks on a linear stem learn MNIST digits (grader/harness.py).
 # Validation accuracy, per profile. Measured (`make calibrate`, benchmarks/results/convergence-quick-2cpu.json):
@@ -133,6 +134,9 @@ RUBRIC.check("structure", "naive_inception_block's branches (any order)", points
 
 RUBRIC.check("structure", "auxiliary_classifier has the layers of the paper", points=1,
              judge=layers(AUX, "auxiliary_classifier"))
+
+RUBRIC.check("structure", "build_googlenet has the layers of Table 1 (dropout rates, pools, heads)", points=1,
+             judge=layers(NET, "build_googlenet()"))
 
 _BLOCK_NAMES = ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b")
 
