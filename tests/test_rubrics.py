@@ -36,7 +36,7 @@ TABLE = {
         "gap_no_softmax.py": ({"values", "structure"}, ["not probabilities", "expected softmax"]),
         "gap_fixed_window.py": ({"shape", "invariance", "structure"}, ["AveragePooling2D 7x7", "moving one object"]),
     }, ("NotImplementedError", "GlobalAveragePooling2D")),
-    "classic": Assignment(31, ("classic_equivalent.py",), {
+    "classic": Assignment(31, ("classic_equivalent.py", "classic_vgg_same_pools.py"), {
         "classic_vgg_missing_conv.py": ({"params", "structure", "macs", "receptive_field"},
                                         ["VGG-16 has 13 convolutions and 3 dense layers; yours has 12 convolutions"]),
         "classic_alexnet_same.py": ({"structure", "shape", "macs"},

@@ -35,16 +35,42 @@ def _pair(value: Any) -> tuple[int, ...]:
     return tuple(int(v) for v in value)
 
 
+NO_PADDING = "either"  # 'same' and 'valid' compute the same here: 'same' would add no padding at all
+
+
 def _padding(padding: str, window: tuple[int, ...], cls: str) -> str:
     """'same' and 'valid' are one function for a window of 1 (no padding is ever added, at any stride): both read
-    'same' then. A transposed convolution's padding means something else, so it is kept.
+    `NO_PADDING` then. A transposed convolution's padding means something else, so it is kept.
 
-    >>> _padding("valid", (1, 1), "Conv2D"), _padding("valid", (3, 3), "Conv2D")
-    ('same', 'valid')
+    >>> _padding("valid", (1, 1), "Conv2D"), _padding("same", (1, 1), "MaxPooling2D"), _padding("valid", (3, 3), "x")
+    ('either', 'either', 'valid')
     """
     if cls != "Conv2DTranspose" and all(w == 1 for w in window):
-        return "same"
+        return NO_PADDING
     return padding
+
+
+def padding_is_moot(settings: dict[str, Any], input_shape: tuple[int | None, ...] | None) -> bool:
+    """Whether 'same' would add no padding to a window sliding over an input of this (batch, ..., channels) shape,
+    so that 'same' and 'valid' give the same outputs at the same offsets (a 2x2 pool of stride 2 on 224x224).
+
+    >>> padding_is_moot({"pool": (2, 2), "strides": (2, 2)}, (None, 224, 224, 64))
+    True
+    >>> padding_is_moot({"pool": (2, 2), "strides": (2, 2)}, (None, 7, 7, 64))
+    False
+    """
+    window = settings.get("kernel") or settings.get("pool")
+    if input_shape is None or window is None:
+        return False
+    spatial = input_shape[1:-1]
+    dilation = settings.get("dilation") or (1,) * len(window)
+    if len(spatial) != len(window) or any(n is None for n in spatial):
+        return False
+    for n, k, s, d in zip(spatial, window, settings["strides"], dilation, strict=False):
+        span = (k - 1) * d + 1
+        if (-(-n // s) - 1) * s + span - n > 0:
+            return False
+    return True
 
 
 def describe_layer(layer: Any) -> tuple[str | None, dict[str, Any], str | None]:
@@ -115,14 +141,16 @@ def label(kind: str, settings: dict[str, Any]) -> str:
         text = f"Conv2D {k}, {settings['filters']} filters"
         if s[0] != 1 or s[1] != 1:
             text += f", stride {s[0] if s[0] == s[1] else s}"
-        text += f", '{settings['padding']}'"
+        if settings["padding"] != NO_PADDING:
+            text += f", '{settings['padding']}'"
         if settings["dilation"] != (1, 1):
             text += f", dilation {settings['dilation']}"
         return text + ("" if settings["bias"] else ", no bias")
     if kind in ("max_pool", "avg_pool"):
         name = "MaxPooling2D" if kind == "max_pool" else "AveragePooling2D"
         p, s = settings["pool"], settings["strides"]
-        return f"{name} {p[0]}x{p[1]}, stride {s[0]}, '{settings['padding']}'"
+        padding = "" if settings["padding"] == NO_PADDING else f", '{settings['padding']}'"
+        return f"{name} {p[0]}x{p[1]}, stride {s[0]}{padding}"
     names = {"global_avg_pool": "GlobalAveragePooling2D", "global_max_pool": "GlobalMaxPooling2D",
              "relu": "ReLU", "softmax": "softmax", "batchnorm": "BatchNormalization", "flatten": "Flatten",
              "add": "Add", "concat": "Concatenate", "input": "Input", "tanh": "tanh", "sigmoid": "sigmoid"}

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.analysis.canonical import describe_layer, label
+from grader.analysis.canonical import NO_PADDING, describe_layer, label, padding_is_moot
 
 
 @dataclass
@@ -87,6 +87,9 @@ def _size(weights: list[Any]) -> int:
     return total
 
 
+_WINDOWED = {"conv", "conv1d", "depthwiseconv2d", "separableconv2d", "max_pool", "avg_pool"}
+
+
 class _Tracer:
     def __init__(self) -> None:
         self.graph = Graph()
@@ -97,6 +100,10 @@ class _Tracer:
 
         kind, settings, activation = describe_layer(layer)
         shape = tuple(shape) if shape is not None else None
+        if kind in _WINDOWED and settings.get("padding") in ("same", "valid") and inputs and \
+                getattr(layer, "data_format", "channels_last") == "channels_last" and \
+                padding_is_moot(settings, self.graph.nodes[inputs[0]].shape):
+            settings = {**settings, "padding": NO_PADDING}  # as 'same' adds nothing here, both spell one function
         if kind == "concat" and shape is not None and settings.get("axis") == len(shape) - 1:
             settings = {**settings, "axis": -1}  # axis 3 of a 4-D tensor is the channel axis, as -1 is
         trainable = frozen = 0
