@@ -61,13 +61,10 @@ def candidate_files(root: Path) -> list[Path]:
         return [root]
     found = []
     for folder, folders, files in os.walk(root, followlinks=False):
-        folders[:] = [f for f in folders if not f.startswith(".") and f not in _SKIPPED_DIRS]
-        for name in files:
+        linked = [f for f in folders if os.path.islink(os.path.join(folder, f))]  # listed with folders, never entered
+        folders[:] = [f for f in folders if f not in linked and not f.startswith(".") and f not in _SKIPPED_DIRS]
+        for name in [*files, *linked]:
             if not name.startswith(".") and Path(name).suffix.lower() in EXTENSIONS:
-                found.append(Path(folder) / name)
-    for folder, folders, _ in os.walk(root, followlinks=False):  # linked folders are listed as folders: refuse
-        for name in folders:
-            if os.path.islink(os.path.join(folder, name)) and Path(name).suffix.lower() in EXTENSIONS:
                 found.append(Path(folder) / name)
     return sorted(found)
 

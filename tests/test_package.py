@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import zipfile
 
 from click.testing import CliRunner
 
-from conftest import GAP
+from conftest import GAP, installed
 from grader.cli import main
 
 
@@ -26,7 +25,9 @@ def test_the_autograder_zip_grades_a_submission_in_a_gradescope_layout(tmp_path)
         assert bundle.getinfo("run_autograder").external_attr >> 16 & 0o111
         bundle.extractall(tmp_path / "autograder" / "source")
     root = tmp_path / "autograder"
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "GRADER_PYTHON": sys.executable}
+    # As setup.sh does (pip install . of the zip's own pyproject.toml), but without downloading the dependencies.
+    python = installed(root / "source", tmp_path / "venv") / "python"
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "GRADER_PYTHON": str(python)}
     env.pop("GRADER_CACHE", None)
     env.pop("GRADER_SOLUTIONS", None)
 

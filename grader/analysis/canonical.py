@@ -38,28 +38,21 @@ def _pair(value: Any) -> tuple[int, ...]:
 NO_PADDING = "either"  # 'same' and 'valid' compute the same here: 'same' would add no padding at all
 
 
-def _padding(padding: str, window: tuple[int, ...], cls: str) -> str:
-    """'same' and 'valid' are one function for a window of 1 (no padding is ever added, at any stride): both read
-    `NO_PADDING` then. A transposed convolution's padding means something else, so it is kept.
-
-    >>> _padding("valid", (1, 1), "Conv2D"), _padding("same", (1, 1), "MaxPooling2D"), _padding("valid", (3, 3), "x")
-    ('either', 'either', 'valid')
-    """
-    if cls != "Conv2DTranspose" and all(w == 1 for w in window):
-        return NO_PADDING
-    return padding
-
-
 def padding_is_moot(settings: dict[str, Any], input_shape: tuple[int | None, ...] | None) -> bool:
     """Whether 'same' would add no padding to a window sliding over an input of this (batch, ..., channels) shape,
-    so that 'same' and 'valid' give the same outputs at the same offsets (a 2x2 pool of stride 2 on 224x224).
+    so that 'same' and 'valid' give the same outputs at the same offsets: a window of 1 at any size and stride, a
+    2x2 pool of stride 2 on 224x224.
 
     >>> padding_is_moot({"pool": (2, 2), "strides": (2, 2)}, (None, 224, 224, 64))
     True
     >>> padding_is_moot({"pool": (2, 2), "strides": (2, 2)}, (None, 7, 7, 64))
     False
+    >>> padding_is_moot({"kernel": (1, 1), "strides": (2, 2)}, (None, None, None, 64))
+    True
     """
     window = settings.get("kernel") or settings.get("pool")
+    if window is not None and all(w == 1 for w in window):
+        return True
     if input_shape is None or window is None:
         return False
     spatial = input_shape[1:-1]
@@ -92,7 +85,7 @@ def describe_layer(layer: Any) -> tuple[str | None, dict[str, Any], str | None]:
             "filters": config.get("filters"),
             "kernel": kernel,
             "strides": _pair(config["strides"]),
-            "padding": _padding(config["padding"], kernel, cls),
+            "padding": config["padding"],
             "dilation": _pair(config["dilation_rate"]),
             "bias": config["use_bias"],
         }
@@ -107,7 +100,7 @@ def describe_layer(layer: Any) -> tuple[str | None, dict[str, Any], str | None]:
         pool = _pair(config["pool_size"])
         strides = _pair(config["strides"]) if config.get("strides") is not None else pool
         kind = "max_pool" if cls.startswith("Max") else "avg_pool"
-        return kind, {"pool": pool, "strides": strides, "padding": _padding(config["padding"], pool, cls)}, None
+        return kind, {"pool": pool, "strides": strides, "padding": config["padding"]}, None
     if cls in ("GlobalAveragePooling2D", "GlobalAveragePooling1D"):
         return "global_avg_pool", {}, None
     if cls in ("GlobalMaxPooling2D", "GlobalMaxPooling1D"):

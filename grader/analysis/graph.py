@@ -100,9 +100,9 @@ class _Tracer:
 
         kind, settings, activation = describe_layer(layer)
         shape = tuple(shape) if shape is not None else None
-        if kind in _WINDOWED and settings.get("padding") in ("same", "valid") and inputs and \
+        if kind in _WINDOWED and settings.get("padding") in ("same", "valid") and \
                 getattr(layer, "data_format", "channels_last") == "channels_last" and \
-                padding_is_moot(settings, self.graph.nodes[inputs[0]].shape):
+                padding_is_moot(settings, self.graph.nodes[inputs[0]].shape if inputs else None):
             settings = {**settings, "padding": NO_PADDING}  # as 'same' adds nothing here, both spell one function
         if kind == "concat" and shape is not None and settings.get("axis") == len(shape) - 1:
             settings = {**settings, "axis": -1}  # axis 3 of a 4-D tensor is the channel axis, as -1 is
