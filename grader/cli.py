@@ -93,7 +93,9 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
                 feedback_path: Path | None, junit_path: Path | None, timeout: float,
                 memory: int, fail_under: float | None, profile: str | None, quiet: bool,
                 trust_custom_layers: bool) -> None:
-    """Grade submission folders (or single files) and print a report."""
+    """Grade submission folders (or single files) and print a report.
+
+    The assignments found are graded and the missing ones listed, unscored; with -a, a missing one scores 0."""
     from grader.grading import grade_submission
 
     limits = Limits(timeout=timeout, memory_mb=memory)
@@ -101,7 +103,8 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
     profile = profile or _default_profile()
     results = []
     for path in paths:
-        result = grade_submission(path, list(assignments) or None, limits, profile, trust_custom_layers)
+        result = grade_submission(path, list(assignments) or None, limits, profile, trust_custom_layers,
+                                  only_present=not assignments)
         results.append(result)
         if quiet:
             click.echo(f"{path}: {result.score:g} / {result.max_score:g}")

@@ -23,8 +23,12 @@ from grader.submission import StudentSource, candidate_files, load, locate, matc
 
 def grade_submission(path: Path, assignments: list[str] | None = None,
                      limits: sandbox.Limits | None = None, profile: str = "quick",
-                     trust_custom_layers: bool = False) -> SubmissionResult:
+                     trust_custom_layers: bool = False, only_present: bool = False) -> SubmissionResult:
     """Grade the assignments of one submission folder or file.
+
+    Without `assignments`, every assignment is graded and a missing one scores 0 of its points (a class, Gradescope);
+    with `only_present` (a student checking their own work), the missing ones are listed in `extra["missing"]`
+    and not scored.
 
     `trust_custom_layers`: take the child's own figures for models the grader cannot rebuild (custom layer
     classes, `Lambda`), for low-stakes use; by default their measured checks fail.
@@ -37,6 +41,11 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
     if not path.exists():
         raise UsageError(f"no such file or folder: {path}")
     names = _assignments_of(path, assignments)
+    missing: list[str] = []
+    if only_present and not assignments and path.is_dir():
+        files = candidate_files(path)
+        missing = [n for n in names if not any(matches(f.name, n) for f in files)]
+        names = [n for n in names if n not in missing]
     references = {name: reference_measurements(RUBRICS[name], profile) for name in names}
     results: dict[str, AssignmentResult] = {}
     sources: list[tuple[Rubric, StudentSource]] = []
@@ -55,7 +64,7 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
     for rubric, source in sources:
         results[rubric.name] = _judged(rubric, source, runs[rubric.name], references[rubric.name], profile)
     extra = {"profile": profile, "protections": sandbox.isolation().describe(),
-             "trusted_custom_layers": trust_custom_layers,
+             "trusted_custom_layers": trust_custom_layers, "missing": missing,
              "grader_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     return SubmissionResult(str(path), tuple(results[n] for n in names), time.monotonic() - start, extra)
 

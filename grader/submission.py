@@ -6,6 +6,7 @@ error, a corrupt notebook or a binary file is reported before any process starts
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import stat
@@ -15,7 +16,11 @@ from pathlib import Path
 from grader.errors import LoadError
 
 EXTENSIONS = (".py", ".ipynb")
-_SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", "__MACOSX"}
+# Folders below a submission's root that are never searched (README, "Which files are graded"): caches and copies,
+# environments and installed packages, and the course's own material, so that `grade .` at the root of a student's
+# repository grades the student's files and never a copy of the grader, a rubric, a solution or a test.
+_SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", "__MACOSX", "node_modules", "site-packages", "dist-packages",
+                 "grader", "rubrics", "solutions", "tests"}
 _MAX_PY_BYTES = 2_000_000
 _MAX_NOTEBOOK_BYTES = 50_000_000
 # Cell magics whose body is plain Python: the magic line is dropped and the body kept.
@@ -55,23 +60,49 @@ def matches(filename: str, assignment: str) -> bool:
 
 
 def candidate_files(root: Path) -> list[Path]:
-    """Every `.py` and `.ipynb` name under `root`, skipping hidden folders and checkpoints and never entering a
-    linked folder; a name that is not a regular file is kept, so that `load` can say why it refuses it."""
+    """Every `.py` and `.ipynb` name under `root` that may be the student's work, never entering a linked folder
+    nor one of `_SKIPPED_DIRS`, a hidden folder, a virtual environment or a copy of the grader; test files
+    (`test_*.py`, `*_test.py`) are left out. A name that is not a regular file is kept, so that `load` can say
+    why it refuses it."""
     if not root.is_dir():
         return [root]
     found = []
     for folder, folders, files in os.walk(root, followlinks=False):
         linked = [f for f in folders if os.path.islink(os.path.join(folder, f))]  # listed with folders, never entered
-        folders[:] = [f for f in folders if f not in linked and not f.startswith(".") and f not in _SKIPPED_DIRS]
+        folders[:] = [f for f in folders if f not in linked and not f.startswith(".") and f not in _SKIPPED_DIRS
+                      and not _foreign_folder(Path(folder) / f)]
         for name in [*files, *linked]:
-            if not name.startswith(".") and Path(name).suffix.lower() in EXTENSIONS:
+            stem, suffix = os.path.splitext(name.lower())
+            if (not name.startswith(".") and suffix in EXTENSIONS
+                    and not stem.startswith("test_") and not stem.endswith("_test")):
                 found.append(Path(folder) / name)
     return sorted(found)
 
 
+def _foreign_folder(folder: Path) -> bool:
+    """A virtual environment, or a copy of the grader or of a course that uses it (its pyproject.toml says so)."""
+    if (folder / "pyvenv.cfg").is_file():
+        return True
+    project = folder / "pyproject.toml"
+    if not project.is_file() or project.is_symlink():
+        return False
+    try:
+        text = project.read_text(errors="replace")[:100_000]
+    except OSError:
+        return False
+    return "cnn-grader" in text
+
+
 def locate(root: Path, assignment: str) -> Path | None:
-    """The one file of `root` that holds `assignment`, or None; two candidates are an error naming both."""
+    """The one file of `root` that holds `assignment`, or None.
+
+    Where several files are candidates, the untouched stubs among them (every function still raises
+    NotImplementedError) give way to the one the student worked in: a student repository holds both gap.py and
+    gap.ipynb from the release. Two candidates with work in them are an error naming both."""
     candidates = [p for p in candidate_files(root) if matches(p.name, assignment)]
+    if len(candidates) > 1:
+        worked = [p for p in candidates if not _untouched_stub(p, assignment)]
+        candidates = worked or candidates[:1]
     if len(candidates) > 1:
         names = " and ".join(str(p.relative_to(root)) for p in candidates)
         raise LoadError(
@@ -79,6 +110,26 @@ def locate(root: Path, assignment: str) -> Path | None:
             "Keep exactly one of them in the submission so the grader knows which one to grade."
         )
     return candidates[0] if candidates else None
+
+
+def _untouched_stub(path: Path, assignment: str) -> bool:
+    """Whether `path` loads and every function it defines only raises NotImplementedError (after its docstring)."""
+    try:
+        cells = load(path, assignment).cells
+    except LoadError:
+        return False  # a file that does not load is someone's work: it is graded, and says why it fails
+    functions = [node for cell in cells for node in ast.walk(ast.parse(cell.source))
+                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+    return bool(functions) and all(_raises_not_implemented(f.body) for f in functions)
+
+
+def _raises_not_implemented(body: list[ast.stmt]) -> bool:
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
+        return False
+    raised = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
+    return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
 
 
 def load(path: Path, assignment: str) -> StudentSource:

@@ -77,13 +77,14 @@ _results: dict[tuple, SubmissionResult] = {}
 
 
 def grade_once(path: Path, assignments: list[str] | None = None, limits: Limits | None = None,
-               profile: str = "quick", trust_custom_layers: bool = False) -> SubmissionResult:
+               profile: str = "quick", trust_custom_layers: bool = False, only_present: bool = False
+               ) -> SubmissionResult:
     """`grade_submission`, but each fixture is graded once per test run: the tests assert on the shared result."""
     path = Path(path)
     names = tuple(_assignments_of(path, assignments)) if path.exists() else tuple(assignments or ())
-    key = (str(path.resolve()), names, limits or Limits(), profile, trust_custom_layers)
+    key = (str(path.resolve()), names, limits or Limits(), profile, trust_custom_layers, only_present)
     if key not in _results:
-        _results[key] = grade_submission(path, assignments, limits, profile, trust_custom_layers)
+        _results[key] = grade_submission(path, assignments, limits, profile, trust_custom_layers, only_present)
     return _results[key]
 
 

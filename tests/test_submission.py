@@ -123,3 +123,51 @@ def test_a_linked_folder_is_not_entered_and_a_linked_file_is_named(tmp_path) -> 
     assert locate(submission, "gap") is None
     (submission / "gap.py").symlink_to(tmp_path / "elsewhere" / "gap.py")
     assert locate(submission, "gap") == submission / "gap.py"  # found, so that the load check can say why not
+
+
+def _student_repository(root, worked: str) -> None:
+    """A student's repository as the release leaves it, with the work done in `worked` (gap.py or gap.ipynb) and
+    the course's and tools' files a student may keep beside it."""
+    import nbformat
+
+    stub = (ROOT / "assignments" / "gap.py").read_text()
+    solution = (ROOT / "solutions" / "gap.py").read_text()
+    (root / "assignments").mkdir()
+    (root / "assignments" / "gap.py").write_text(solution if worked == "gap.py" else stub)
+    notebook = nbformat.read(ROOT / "assignments" / "gap.ipynb", as_version=4)
+    if worked == "gap.ipynb":
+        notebook.cells.append(nbformat.v4.new_code_cell(solution))
+        notebook.cells = [c for c in notebook.cells if "NotImplementedError" not in c.source]
+    nbformat.write(notebook, root / "assignments" / "gap.ipynb")
+    for folder in ("grader/rubrics", "solutions", "tests", "venv/lib/python3.11/site-packages/x", "copy/of/grader"):
+        (root / folder).mkdir(parents=True)
+    (root / "grader" / "rubrics" / "gap.py").write_text("RUBRIC = None\n")
+    (root / "solutions" / "gap.py").write_text(solution)
+    (root / "tests" / "test_gap.py").write_text("def test(): pass\n")
+    (root / "test_gap.py").write_text("def test(): pass\n")
+    (root / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (root / "venv" / "lib" / "python3.11" / "site-packages" / "x" / "gap.py").write_text("x = 1\n")
+    (root / "copy" / "pyproject.toml").write_text('[project]\nname = "cnn-grader"\n')
+    (root / "copy" / "of" / "grader" / "gap.py").write_text("x = 1\n")
+    (root / "copy" / "gap.py").write_text("x = 1\n")
+
+
+@pytest.mark.parametrize("worked", ["gap.py", "gap.ipynb"])
+def test_the_root_of_a_student_repository_gives_the_file_worked_in(tmp_path, worked: str) -> None:
+    _student_repository(tmp_path, worked)
+    assert locate(tmp_path, "gap") == tmp_path / "assignments" / worked
+
+
+def test_untouched_stubs_alone_give_one_of_them_and_two_worked_files_are_an_error(tmp_path) -> None:
+    for name in ("gap.py", "gap_v2.py"):
+        (tmp_path / name).write_text((ROOT / "assignments" / "gap.py").read_text())
+    assert locate(tmp_path, "gap") == tmp_path / "gap.py"
+    (tmp_path / "gap_v2.py").write_text((ROOT / "solutions" / "gap.py").read_text())
+    assert locate(tmp_path, "gap") == tmp_path / "gap_v2.py"
+    (tmp_path / "gap.py").write_text("def gap_head(x, n, k=5):\n    return x\n")
+    with pytest.raises(LoadError, match="gap.py and gap_v2.py"):
+        locate(tmp_path, "gap")
+
+
+def test_a_folder_given_by_name_is_searched_whatever_it_is_called() -> None:
+    assert locate(ROOT / "solutions", "gap") == ROOT / "solutions" / "gap.py"
