@@ -20,13 +20,41 @@ from grader.reference import artifact_path, reference_measurements
 from grader.rubrics import RUBRICS
 
 SETUP = """#!/usr/bin/env bash
-# Run once by Gradescope when it builds the autograder image (Ubuntu 22.04 or newer; Python 3.11 or 3.12).
+# Run once by Gradescope, as root, when it builds the autograder image. The grader needs Python 3.11 or 3.12: the
+# image's own if it has one, else its distribution's package (Gradescope's default image, Ubuntu 22.04, has Python
+# 3.10 and offers python3.11 in its own archive; Ubuntu 24.04 has 3.12; Debian 12 has 3.11). Everything else comes
+# from the Python package index; nothing is downloaded when a submission is graded.
 set -euo pipefail
-cd /autograder/source
-PYTHON=$(command -v python3.11 || command -v python3.12 || command -v python3)
-$PYTHON -m venv /autograder/venv
-/autograder/venv/bin/pip install --quiet --upgrade pip
-/autograder/venv/bin/pip install --quiet .
+cd "$(dirname "$0")"
+VENV=/autograder/venv
+
+venv_from() {  # a virtual environment made by interpreter $1, if it is 3.11 or 3.12 and can make one
+  "$1" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' 2>/dev/null || return 1
+  rm -rf "$VENV"
+  "$1" -m venv "$VENV" >/dev/null 2>&1
+}
+
+made=""
+for candidate in python3.12 python3.11 python3; do
+  if command -v "$candidate" >/dev/null && venv_from "$(command -v "$candidate")"; then made=$candidate; break; fi
+done
+if [ -z "$made" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  for version in 3.12 3.11; do
+    if apt-get install -y -q --no-install-recommends "python$version" "python$version-venv" >/dev/null 2>&1 \\
+        && venv_from "$(command -v "python$version")"; then made=python$version; break; fi
+  done
+fi
+if [ -z "$made" ]; then
+  echo "setup.sh: no Python 3.11 or 3.12 on this image nor in its package archive; choose Gradescope's Ubuntu" \\
+       "22.04 or 24.04 base image" >&2
+  exit 1
+fi
+echo "setup.sh: $("$VENV/bin/python" --version) from $made"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
+"$VENV/bin/pip" install --quiet --disable-pip-version-check .
+"$VENV/bin/grade" --version
 """
 
 RUN = """#!/usr/bin/env bash

@@ -1,10 +1,12 @@
-"""Gradescope's `results.json`: one test per check, totals, and per-assignment figures in `extra_data`."""
+"""Gradescope's `results.json`: the Markdown summary on top, one test per check, totals, and per-assignment figures
+in `extra_data`."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from grader.reports import summary
 from grader.results import SubmissionResult
 
 HIDDEN_VISIBILITY = "after_due_date"
@@ -26,7 +28,8 @@ def to_dict(result: SubmissionResult) -> dict[str, Any]:
         "score": result.score,
         "max_score": result.max_score,
         "execution_time": round(result.execution_time, 2),
-        "output": f"{result.score:g} / {result.max_score:g} points",
+        "output": summary.markdown(result),
+        "output_format": "md",
         "tests": tests,
         "extra_data": {
             "assignments": {

@@ -1,0 +1,74 @@
+"""The summary a student reads first, in Markdown: the score per assignment, each failed check with its cause in
+one line, the training curves as figures, and what the total includes (hidden checks, missing assignments).
+
+Gradescope shows it as the top-level output of results.json (`output_format: "md"`); Gradescope renders Markdown but
+no images of ours, so a curve is a small table of its figures per epoch."""
+
+from __future__ import annotations
+
+from grader.results import CheckResult, SubmissionResult
+
+
+def markdown(result: SubmissionResult) -> str:
+    lines = [f"**Score: {result.score:g} / {result.max_score:g}** ({result.percent:.0f}%)", "",
+             "| assignment | file | points | checks failed |", "|---|---|---:|---:|"]
+    for a in result.assignments:
+        failed = sum(not c.passed for c in a.checks if not c.hidden)
+        lines.append(f"| {a.name} | {_cell(a.file or 'no file')} | {a.score:g} / {a.max_score:g} | {failed} |")
+    failures = [c for a in result.assignments for c in a.checks if not c.passed and not c.hidden]
+    if failures:
+        lines += ["", "### What to fix", ""]
+        seen: dict[str, str] = {}
+        for check in failures:
+            cause = first_line(check.output)
+            if cause in seen and check.category != "load":
+                cause = f"the same cause as *{seen[cause]}*"
+            else:
+                seen.setdefault(cause, f"{check.assignment} / {check.category}: {check.description}")
+            lines.append(f"- **{check.assignment}** / {check.category}: {_cell(check.description)} "
+                         f"({check.score:g}/{check.max_score:g}): {_cell(cause)}")
+    curves = [c for a in result.assignments for c in a.checks if c.data and "curves" in c.data and not c.hidden]
+    if curves:
+        lines += ["", "### Training curves, yours beside the reference's", ""]
+        for check in curves:
+            lines += curve_table(check)
+    lines += ["", "### What the total includes", ""]
+    hidden = [c for a in result.assignments for c in a.checks if c.hidden]
+    if hidden:
+        lines.append(f"- {len(hidden)} hidden check(s) worth {sum(c.max_score for c in hidden):g} points are graded "
+                     "now and counted in the total above; what each found is shown after the due date.")
+    else:
+        lines.append("- No hidden checks: every check that counts is listed here.")
+    if result.extra.get("missing"):
+        lines.append(f"- Not in this submission, so not scored: {', '.join(result.extra['missing'])}.")
+    lines.append("- Every check, with its full message, is listed below this summary.")
+    return "\n".join(lines) + "\n"
+
+
+def first_line(output: str, limit: int = 300) -> str:
+    """The cause of a failure in one line: the first line of its message, shortened."""
+    line = next((x.strip() for x in output.splitlines() if x.strip()), "no message")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def curve_table(check: CheckResult) -> list[str]:
+    """A training run and the reference's as a Markdown table: validation accuracy per epoch, then the last
+    training loss."""
+    curves = check.data["curves"]  # type: ignore[index]
+    runs = [(who, curves[who]) for who in ("student", "reference") if "val_curve" in curves.get(who, {})]
+    if not runs:
+        return []
+    epochs = max(len(run["val_curve"]) for _, run in runs)
+    lines = [f"**{check.assignment}: {_cell(check.description)}** (validation accuracy by epoch; training loss "
+             "at the end)", "", "| | " + " | ".join(f"epoch {e}" for e in range(1, epochs + 1)) + " | loss |",
+             "|---|" + "---:|" * (epochs + 1)]
+    for who, run in runs:
+        values = [f"{v:.1%}" for v in run["val_curve"]] + [""] * (epochs - len(run["val_curve"]))
+        loss = f"{run['train_loss']:.3f}" if isinstance(run.get("train_loss"), int | float) else ""
+        lines.append(f"| {'yours' if who == 'student' else 'reference'} | " + " | ".join(values) + f" | {loss} |")
+    return [*lines, ""]
+
+
+def _cell(text: str) -> str:
+    """Text safe in a Markdown table cell or list item: no pipes, no line breaks, no raw HTML."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
