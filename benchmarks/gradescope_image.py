@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(work) / "root"
         subprocess.run(["cp", "-a", str(base), str(root)], check=True)
         shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
+        proxy_ca = os.environ.get("PIP_CERT")  # a machine that reaches PyPI through a TLS-inspecting proxy
+        if proxy_ca and Path(proxy_ca).is_file():
+            shutil.copy(proxy_ca, root / "etc" / "host-proxy-ca.crt")
+            lines.append(f"this machine's proxy CA given to pip in the root (PIP_CERT; {proxy_ca}): not needed on "
+                         "Gradescope")
         archive = Path(work) / "autograder.zip"
         only = [x for a in args.assignment for x in ("-a", a)]
         subprocess.run([sys.executable, "-m", "grader", "gradescope", "--out", str(archive), *only], check=True,
@@ -77,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"python3 in the root before setup.sh: {python_before}")
 
         start = time.monotonic()
-        setup = _chroot(root, "cd /autograder/source && bash ./setup.sh", capture=True)
+        cert = "PIP_CERT=/etc/host-proxy-ca.crt " if (root / "etc" / "host-proxy-ca.crt").is_file() else ""
+        setup = _chroot(root, f"cd /autograder/source && {cert}bash ./setup.sh", capture=True)
         lines.append(f"setup.sh: {time.monotonic() - start:.0f} s; " + " | ".join(setup.strip().splitlines()[-2:]))
 
         shutil.copytree(args.submission, autograder / "submission")
@@ -138,7 +144,9 @@ def _chroot(root: Path, command: str, capture: bool = False) -> str:
     """Run `command` with bash in a chroot of `root`, in a mount namespace of its own with /proc, /sys and /dev."""
     script = _mounts(root, command)
     done = subprocess.run(["unshare", "--mount", "--propagation", "private", "--fork", "bash", "-c", script],
-                          check=True, text=True, capture_output=capture)
+                          text=True, capture_output=capture)
+    if done.returncode:
+        sys.exit(f"failed ({done.returncode}) in the root: {command}\n{done.stdout or ''}{done.stderr or ''}")
     return done.stdout if capture else ""
 
 

@@ -131,7 +131,7 @@ def _limit_threads(threads: int) -> None:
 def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, assignments: list[str] | None = None,
                 limits: Limits | None = None, profile: str = "quick",
                 progress: Callable[[Iterator[Any], int], Iterator[Any]] | None = None,
-                trust_custom_layers: bool = False) -> dict[str, Any]:
+                trust_custom_layers: bool = False, fail_under: float | None = None) -> dict[str, Any]:
     """Grade every student under `root` into `out`; returns what was graded, skipped and the summary."""
     limits = limits or Limits()
     everyone = students(root)
@@ -148,7 +148,7 @@ def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, as
             finished = concurrent.futures.as_completed(futures)
             for future in progress(finished, len(futures)) if progress else finished:
                 done.append(future.result())
-    summary = summarize(out, [s.name for s in everyone])
+    summary = summarize(out, [s.name for s in everyone], fail_under)
     return {"graded": [d["student"] for d in done], "skipped": len(everyone) - len(todo), **summary}
 
 
@@ -177,8 +177,9 @@ def _reference(name: str, profile: str) -> None:
     reference_measurements(RUBRICS[name], profile)
 
 
-def summarize(out: Path, names: list[str]) -> dict[str, Any]:
-    """`grades.csv`, `summary.md` and `histogram.png` from the results of `names`."""
+def summarize(out: Path, names: list[str], fail_under: float | None = None) -> dict[str, Any]:
+    """`grades.csv`, `summary.md` (Markdown, e.g. for a CI job's summary), `junit.xml` and `histogram.png` from the
+    results of `names`; `below` lists the students under `fail_under` percent."""
     reports = {}
     for name in names:
         path = out / "results" / f"{name}.json"
@@ -196,17 +197,36 @@ def summarize(out: Path, names: list[str]) -> dict[str, Any]:
                              top if top is not None else "", percent,
                              report["extra_data"].get("grader_error", "")])
     failed = Counter(t["name"] for r in reports.values() for t in r["tests"] if t["status"] == "failed")
-    percents = [100 * r["score"] / r["max_score"] for r in reports.values() if r["max_score"]]
+    percent = {name: 100 * r["score"] / r["max_score"] if r["max_score"] else 0.0 for name, r in reports.items()}
+    percents = list(percent.values())
+    broken = sorted(name for name, report in reports.items() if report["extra_data"].get("grader_error"))
+    below = sorted(n for n in reports if fail_under is not None and percent[n] < fail_under and n not in broken)
     lines = [f"# Class summary: {len(reports)} students", ""]
     if percents:
         lines += [f"Mean {sum(percents) / len(percents):.1f}%, lowest {min(percents):.1f}%, "
                   f"highest {max(percents):.1f}%.", "", "![scores](histogram.png)", ""]
+    if broken:
+        lines += [f"**The grader itself failed on {len(broken)} student(s), not graded:** {', '.join(broken)} "
+                  "(`grader_error` in grades.csv).", ""]
+    if fail_under is not None:
+        lines += [f"Below {fail_under:g}%: {', '.join(below) if below else 'nobody'}.", ""]
     lines += ["## Checks failed most often", "", "| students | check |", "|---|---|"]
     lines += [f"| {count} | {name} |" for name, count in failed.most_common(15)]
+    lines += ["", "## Students", "", "| student | " + " | ".join(assignments) + " | total | percent |",
+              "|---|" + "---:|" * (len(assignments) + 2)]
+    for name, report in sorted(reports.items()):
+        per = report["extra_data"].get("assignments", {})
+        cells = [f"{per[a]['score']:g}" if a in per else "" for a in assignments]
+        flag = " (grader failed)" if name in broken else " (below)" if name in below else ""
+        lines.append(f"| {name}{flag} | " + " | ".join(cells) + f" | {report['score']:g} / {report['max_score']:g} | "
+                     f"{percent[name]:.1f}% |")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
+    from grader.reports import junit
+
+    (out / "junit.xml").write_text(junit.render(sorted(reports.items())))
     _histogram(percents, out / "histogram.png")
-    broken = sorted(name for name, report in reports.items() if report["extra_data"].get("grader_error"))
-    return {"students": len(reports), "most_failed": failed.most_common(5), "grader_failures": broken}
+    return {"students": len(reports), "most_failed": failed.most_common(5), "grader_failures": broken,
+            "below": below}
 
 
 def _histogram(percents: list[float], path: Path) -> None:

@@ -83,6 +83,9 @@ def main(course: Path | None) -> None:
                    "plots inlined), with the training-curve plots.")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path),
               help="Write JUnit XML here (one test case per check) for CI.")
+@click.option("--summary", "summary_path", type=click.Path(path_type=Path),
+              help="Append the Markdown summary (scores, failed checks' causes, curves) to this file, e.g. "
+                   "\"$GITHUB_STEP_SUMMARY\".")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds per assignment.")
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--fail-under", type=float, default=None, help="Exit 1 when a submission scores below PERCENT.")
@@ -90,7 +93,7 @@ def main(course: Path | None) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print only the totals.")
 @click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP)
 def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path: Path | None,
-                feedback_path: Path | None, junit_path: Path | None, timeout: float,
+                feedback_path: Path | None, junit_path: Path | None, summary_path: Path | None, timeout: float,
                 memory: int, fail_under: float | None, profile: str | None, quiet: bool,
                 trust_custom_layers: bool) -> None:
     """Grade submission folders (or single files) and print a report.
@@ -118,13 +121,19 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
             from grader.reports import feedback
 
             feedback.write(result, feedback_path / (path.stem or path.name) if len(paths) > 1 else feedback_path)
+        if summary_path is not None:
+            from grader.reports import summary
+
+            with summary_path.open("a") as f:
+                f.write(f"## Grading {path}\n\n{summary.markdown(result)}\n")
         if fail_under is not None and result.percent < fail_under:
             status = errors.EXIT_BELOW_THRESHOLD
     if junit_path is not None:
         from grader.reports import junit
 
         junit_path.parent.mkdir(parents=True, exist_ok=True)
-        junit_path.write_text(junit.render(results))
+        named = [(str(path), gradescope.to_dict(result)) for path, result in zip(paths, results, strict=True)]
+        junit_path.write_text(junit.render(named))
     sys.exit(status)
 
 
@@ -138,7 +147,7 @@ def _default_profile() -> str:
 @main.command("batch")
 @click.argument("root", type=click.Path(path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-              help="Folder for results/<student>.json, grades.csv, summary.md and histogram.png.")
+              help="Folder for results/<student>.json, grades.csv, summary.md, junit.xml and histogram.png.")
 @click.option("--jobs", "-j", default=1, show_default=True, help="Students graded at once.")
 @click.option("--force", is_flag=True, help="Grade again students that already have a result.")
 @click.option("--assignment", "-a", "assignments", multiple=True, help="Grade only this assignment (repeatable).")
@@ -146,9 +155,12 @@ def _default_profile() -> str:
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
 @click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP)
+@click.option("--fail-under", type=float, default=None,
+              help="Exit 1 when a student scores below PERCENT (for CI: the job turns red; summary.md names them).")
 def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tuple[str, ...], timeout: float,
-                  memory: int, profile: str | None, trust_custom_layers: bool) -> None:
-    """Grade a class: every subfolder or .zip of ROOT is one student."""
+                  memory: int, profile: str | None, trust_custom_layers: bool, fail_under: float | None) -> None:
+    """Grade a class: every subfolder or .zip of ROOT is one student. Writes results/<student>.json, grades.csv,
+    summary.md, junit.xml and histogram.png into --out."""
     from grader.batch import grade_class
 
     def progress(items, total):
@@ -157,7 +169,7 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
 
     summary = grade_class(root, out, jobs=jobs, force=force, assignments=list(assignments) or None,
                           limits=Limits(timeout=timeout, memory_mb=memory), profile=profile or _default_profile(),
-                          progress=progress, trust_custom_layers=trust_custom_layers)
+                          progress=progress, trust_custom_layers=trust_custom_layers, fail_under=fail_under)
     click.echo(f"graded {len(summary['graded'])} student(s), skipped {summary['skipped']} already graded "
                f"(--force grades them again); {summary['students']} in {out / 'grades.csv'}")
     for name, count in summary["most_failed"]:
@@ -167,6 +179,9 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
                    f"{', '.join(summary['grader_failures'])} (the grader_error column of grades.csv says why; "
                    "this is a bug in the grader, not in their work)", err=True)
         sys.exit(errors.EXIT_GRADER_FAILED)
+    if summary["below"]:
+        click.echo(f"below {fail_under:g}%: {', '.join(summary['below'])}", err=True)
+        sys.exit(errors.EXIT_BELOW_THRESHOLD)
 
 
 @main.command("gradescope")

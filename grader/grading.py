@@ -18,7 +18,7 @@ from grader.registry import Context, Fail, Rubric
 from grader.results import AssignmentResult, CheckResult, SubmissionResult
 from grader.rubrics import RUBRICS
 from grader.runner import ProbeRun, run_assignments
-from grader.submission import StudentSource, candidate_files, load, locate, matches
+from grader.submission import StudentSource, candidate_files, load, locate, matches, started
 
 
 def grade_submission(path: Path, assignments: list[str] | None = None,
@@ -27,8 +27,8 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
     """Grade the assignments of one submission folder or file.
 
     Without `assignments`, every assignment is graded and a missing one scores 0 of its points (a class, Gradescope);
-    with `only_present` (a student checking their own work), the missing ones are listed in `extra["missing"]`
-    and not scored.
+    with `only_present` (a student checking their own work), the ones not started (no file, or only the untouched
+    stub) are listed in `extra["missing"]` and not scored.
 
     `trust_custom_layers`: take the child's own figures for models the grader cannot rebuild (custom layer
     classes, `Lambda`), for low-stakes use; by default their measured checks fail.
@@ -43,8 +43,7 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
     names = _assignments_of(path, assignments)
     missing: list[str] = []
     if only_present and not assignments and path.is_dir():
-        files = candidate_files(path)
-        missing = [n for n in names if not any(matches(f.name, n) for f in files)]
+        missing = [n for n in names if not started(path, n)]
         names = [n for n in names if n not in missing]
     references = {name: reference_measurements(RUBRICS[name], profile) for name in names}
     results: dict[str, AssignmentResult] = {}

@@ -112,6 +112,11 @@ def locate(root: Path, assignment: str) -> Path | None:
     return candidates[0] if candidates else None
 
 
+def started(root: Path, assignment: str) -> bool:
+    """Whether `root` holds a file of `assignment` that is not an untouched stub."""
+    return any(matches(p.name, assignment) and not _untouched_stub(p, assignment) for p in candidate_files(root))
+
+
 def _untouched_stub(path: Path, assignment: str) -> bool:
     """Whether `path` loads and every function it defines only raises NotImplementedError (after its docstring)."""
     try:

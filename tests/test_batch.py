@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import xml.etree.ElementTree as ET
 import zipfile
 
 from click.testing import CliRunner
@@ -42,8 +44,18 @@ def test_batch_grades_a_class_in_parallel_and_resumes(tmp_path) -> None:
     summary = (out / "summary.md").read_text()
     assert "Class summary: 4 students" in summary and "gap/params: gap_head on 16 channels" in summary
 
-    again = CliRunner().invoke(main, ["batch", str(root), "--out", str(out), "-a", "gap"])
+    assert "| alice | 23 | 23 / 23 | 100.0% |" in summary  # the per-student table, e.g. for a CI job's summary
+    suites = ET.parse(out / "junit.xml").getroot().findall("testsuite")
+    assert [s.get("name") for s in suites] == ["alice:gap", "bob:gap", "carol:gap", "dave:gap"]
+    assert suites[3].get("failures") == "1" and suites[0].get("failures") == "0"
+    names = [c.get("name") for c in suites[0].findall("testcase")]
+    assert names == [c.get("name") for c in suites[2].findall("testcase")]  # stable: no score inside a name
+    assert not any(re.search(r"\(\d+/\d+\)", n) for n in names)
+
+    again = CliRunner().invoke(main, ["batch", str(root), "--out", str(out), "-a", "gap", "--fail-under", "50"])
     assert "graded 0 student(s), skipped 4" in again.output
+    assert again.exit_code == 1 and "below 50%: bob" in again.output and "alice" not in again.output.split("below")[1]
+    assert "(below)" in (out / "summary.md").read_text()
     (out / "results" / "bob.json").unlink()
     resumed = CliRunner().invoke(main, ["batch", str(root), "--out", str(out), "-a", "gap"])
     assert "graded 1 student(s), skipped 3" in resumed.output

@@ -131,22 +131,28 @@ def test_the_shared_grading_takes_what_grade_submission_takes() -> None:
 
 def test_a_student_repository_root_grades_the_work_present_and_lists_the_rest(tmp_path) -> None:
     """`grade .` at the root of a student's repository: the notebook worked in, not its stub .py, not the copy of
-    the grader beside it; the assignments not started are listed, not scored, unless -a asks for them."""
+    the grader beside it; the assignments not started (no file, or the untouched stub) are listed, not scored,
+    unless -a asks for them."""
     import nbformat
 
     (tmp_path / "assignments").mkdir()
     (tmp_path / "assignments" / "gap.py").write_text((ROOT / "assignments" / "gap.py").read_text())
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell((ROOT / "solutions" / "gap.py").read_text())])
     nbformat.write(notebook, tmp_path / "assignments" / "gap.ipynb")
+    (tmp_path / "assignments" / "resnet.py").write_text((ROOT / "assignments" / "resnet.py").read_text())
     (tmp_path / "grader" / "rubrics").mkdir(parents=True)
-    (tmp_path / "grader" / "rubrics" / "resnet.py").write_text("RUBRIC = None\n")
-    outcome = CliRunner().invoke(main, [str(tmp_path), "--json", str(tmp_path / "r.json")])
+    (tmp_path / "grader" / "rubrics" / "inception.py").write_text("RUBRIC = None\n")
+    summary = tmp_path / "summary.md"
+    outcome = CliRunner().invoke(main, [str(tmp_path), "--json", str(tmp_path / "r.json"), "--summary", str(summary),
+                                        "--fail-under", "100"])
     assert outcome.exit_code == 0, outcome.output
     data = json.loads((tmp_path / "r.json").read_text())
     assert list(data["extra_data"]["assignments"]) == ["gap"]
     assert data["extra_data"]["assignments"]["gap"]["file"] == "gap.ipynb"
     assert data["score"] == data["max_score"] == 23
     assert data["extra_data"]["missing"] == ["convolution", "classic", "inception", "resnet"]
-    assert "Not in this submission, so not scored here: convolution, classic, inception, resnet" in outcome.output
-    outcome = CliRunner().invoke(main, [str(tmp_path), "-a", "gap", "-a", "resnet", "-q"])
-    assert outcome.exit_code == 0 and "23 / " in outcome.output and "23 / 23" not in outcome.output
+    missing = "not scored here: convolution, classic, inception, resnet"
+    assert missing in outcome.output and missing in summary.read_text()  # resnet: the untouched stub
+    assert summary.read_text().startswith(f"## Grading {tmp_path}\n\n**Score: 23 / 23** (100%)")
+    outcome = CliRunner().invoke(main, [str(tmp_path), "-a", "gap", "-a", "resnet", "-q", "--fail-under", "100"])
+    assert outcome.exit_code == 1 and "23 / " in outcome.output and "23 / 23" not in outcome.output

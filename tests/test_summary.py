@@ -36,7 +36,7 @@ def test_the_summary_gives_scores_causes_curves_and_what_the_total_includes() ->
     assert "&lt;b&gt;slowly&lt;/b&gt;" in text and "<b>" not in text
     assert "| yours | 30.0% | 50.0% |  | 1.234 |" in text and "| reference | 60.0% | 80.0% | 90.0% | 0.400 |" in text
     assert "1 hidden check(s) worth 1 points are graded now and counted in the total above" in text
-    assert "Not in this submission, so not scored: resnet." in text
+    assert "Not started (no file, or the stub untouched), so not scored here: resnet." in text
     assert "No hidden checks" in summary.markdown(_result(hidden=False))
 
 

@@ -11,7 +11,9 @@ from grader.results import CheckResult, SubmissionResult
 def write(result: SubmissionResult, folder: Path) -> Path:
     """Write `feedback.md` and its PNG plots into `folder`; returns the page's path."""
     folder.mkdir(parents=True, exist_ok=True)
-    lines = [f"# Feedback: {result.score:g} / {result.max_score:g} points", ""]
+    from grader.reports import summary
+
+    lines = ["# Feedback", "", summary.markdown(result), "## Every check", ""]
     for assignment in result.assignments:
         lines += [f"## {assignment.name} ({assignment.file or 'no file'}): "
                   f"{assignment.score:g} / {assignment.max_score:g}", ""]

@@ -40,7 +40,8 @@ def markdown(result: SubmissionResult) -> str:
     else:
         lines.append("- No hidden checks: every check that counts is listed here.")
     if result.extra.get("missing"):
-        lines.append(f"- Not in this submission, so not scored: {', '.join(result.extra['missing'])}.")
+        lines.append(f"- Not started (no file, or the stub untouched), so not scored here: "
+                     f"{', '.join(result.extra['missing'])}.")
     lines.append("- Every check, with its full message, is listed below this summary.")
     return "\n".join(lines) + "\n"
 

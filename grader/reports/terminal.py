@@ -16,8 +16,8 @@ def render(result: SubmissionResult, color: bool = False) -> str:
         lines += _assignment(assignment, color)
         lines.append("")
     if result.extra.get("missing"):
-        lines += [f"Not in this submission, so not scored here: {', '.join(result.extra['missing'])} "
-                  "(a class grading or Gradescope counts each as 0).", ""]
+        lines += [f"Not started (no file, or the stub untouched), so not scored here: "
+                  f"{', '.join(result.extra['missing'])} (a class grading or Gradescope counts each as 0).", ""]
     lines.append(f"Total: {_points(result.score)} / {_points(result.max_score)} ({result.percent:.0f}%)  "
                  f"in {result.execution_time:.1f} s")
     return "\n".join(lines) + "\n"

