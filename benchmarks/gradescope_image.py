@@ -184,7 +184,9 @@ def _limited(root: Path, command: str, memory_mb: int, cpus: float) -> float:
 
 def _mounts(root: Path, command: str) -> str:
     """A bash script that mounts /proc, /sys and /dev in `root` and runs `command` chrooted there, clean env."""
-    return (f"mount -t proc proc {root}/proc && mount -t sysfs sys {root}/sys && mount --rbind /dev {root}/dev && "
+    # The root bound onto itself is a mount point, as a container's root is (unshare, in the jail, needs one).
+    return (f"mount --bind {root} {root} && mount -t proc proc {root}/proc && mount -t sysfs sys {root}/sys && "
+            f"mount --rbind /dev {root}/dev && "
             f"exec chroot {root} /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
             f"/sbin:/bin LANG=C.UTF-8 /bin/bash -c {_quote(command)}")
 

@@ -93,10 +93,14 @@ def _literal(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+_PY_INSTRUCTIONS = "Fill in the functions below, then check your work with `grade assignments/{name}.py`."
+_NOTEBOOK_INSTRUCTIONS = "Fill in the functions below, then check your work with the last cell of this notebook."
+
+
 def _add_instructions(text: str, name: str) -> str:
     """The module docstring gains how to check one's work."""
     match = re.match(r'(\s*""".*?)(\n?""")', text, re.S)
-    note = f"\n\nFill in the functions below, then check your work with `grade assignments/{name}.py`."
+    note = "\n\n" + _PY_INSTRUCTIONS.format(name=name)
     if match is None:
         return f'"""{note.strip()}"""\n\n' + text
     return text[: match.end(1)] + note + text[match.end(1):]
@@ -107,7 +111,7 @@ def notebook(stub: str, name: str) -> str:
     tree = ast.parse(stub)
     lines = stub.splitlines()
     cells = []
-    doc = ast.get_docstring(tree) or name
+    doc = (ast.get_docstring(tree) or name).replace(_PY_INSTRUCTIONS.format(name=name), _NOTEBOOK_INSTRUCTIONS)
     title, _, rest = doc.partition("\n")
     cells.append(nbformat.v4.new_markdown_cell(f"# {title}\n{rest}".rstrip()))
     body = [node for node in tree.body if not _is_docstring(node)]
@@ -122,7 +126,11 @@ def notebook(stub: str, name: str) -> str:
             cells.append(nbformat.v4.new_markdown_cell(f"## `{node.name}`\n\n{ast.get_docstring(node)}"))
         cells.append(nbformat.v4.new_code_cell(source))
     cells.append(nbformat.v4.new_markdown_cell(
-        f"Check your work from a terminal with `grade {name}.ipynb` (the grader runs the code cells only)."))
+        "## Check your work\n\nSave the notebook (Ctrl+S), then run the cell below: it grades the notebook as saved, "
+        "with the visible checks, and shows the report here. From a terminal, the same: "
+        f"`grade assignments/{name}.ipynb`. Only code cells are graded; this cell does nothing when the grader runs "
+        "the notebook."))
+    cells.append(nbformat.v4.new_code_cell(f'from grader import check\n\ncheck("{name}")'))
     for index, cell in enumerate(cells):
         cell["id"] = f"{name}-{index}"  # stable ids: the same solution gives the same file
     book = nbformat.v4.new_notebook(cells=cells, metadata={

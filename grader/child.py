@@ -30,6 +30,10 @@ def main() -> None:
     import keras  # noqa: F401  imported before student code so that its import time is not the student's
     import tensorflow  # noqa: F401
 
+    from grader import notebook
+
+    notebook.RUNNING_IN_GRADER = True  # a notebook's own `check("gap")` cell does nothing when graded
+
     home = os.getcwd()
     # Modules the student ships beside the assignment file (the scratch copy of the submission folder) are
     # importable by it; last on the path, so that none can stand in for an installed module, Keras's or the grader's.
