@@ -8,6 +8,7 @@ the error with the student's own traceback lines. It judges nothing.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import faulthandler
 import json
@@ -98,8 +99,6 @@ def _execute(name: str, cells: list[Cell]) -> tuple[types.ModuleType, str | None
 
 def _run_probe(module: types.ModuleType, probe: ProbeCall, labels: set[str]) -> dict[str, Any]:
     """The fields of the probe's `ProbeResult`."""
-    import keras
-
     if not probe.value:  # plain functions build no model
         from grader.measure import fresh_session
 
@@ -112,6 +111,18 @@ def _run_probe(module: types.ModuleType, probe: ProbeCall, labels: set[str]) -> 
             return builder(module, *args, **kwargs)
     else:
         function = getattr(module, probe.function)
+    from grader.measure import VALUE_MEASURES, zero_weights
+
+    # Weights whose values nothing reads start at zero: the grader measures what it rebuilds, and values only where
+    # a measure runs the model (then the student's initialisers are kept).
+    unread = not probe.value and not VALUE_MEASURES.intersection(probe.measures)
+    with zero_weights() if unread else contextlib.nullcontext():
+        return _call_probe(function, probe, labels)
+
+
+def _call_probe(function: Any, probe: ProbeCall, labels: set[str]) -> dict[str, Any]:
+    import keras
+
     try:
         if probe.block_input is not None:
             inputs = keras.Input(shape=tuple(probe.block_input))

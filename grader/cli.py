@@ -58,6 +58,9 @@ class _DefaultGroup(click.Group):
 _PROFILE_HELP = "Training budget of the convergence checks: quick (CPU; the default without a GPU) or full."
 _TRUST_HELP = ("Low stakes only: take the figures measured where student code ran for models the grader cannot "
                "rebuild (custom layer classes, Lambda); by default their measured checks fail.")
+_TIMEOUT_HELP = ("Seconds per assignment, taken as given. By default 120 or four times the reference's own time, "
+                 "whichever is longer, times how much slower this machine is than the one that measured the "
+                 "reference.")
 BUG_BANNER = "The grader itself failed (this is a bug in the grader, not in the submission):"
 
 
@@ -86,14 +89,14 @@ def main(course: Path | None) -> None:
 @click.option("--summary", "summary_path", type=click.Path(path_type=Path),
               help="Append the Markdown summary (scores, failed checks' causes, curves) to this file, e.g. "
                    "\"$GITHUB_STEP_SUMMARY\".")
-@click.option("--timeout", default=120.0, show_default=True, help="Seconds per assignment.")
+@click.option("--timeout", type=float, default=None, help=_TIMEOUT_HELP)
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--fail-under", type=float, default=None, help="Exit 1 when a submission scores below PERCENT.")
 @click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the totals.")
 @click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP)
 def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path: Path | None,
-                feedback_path: Path | None, junit_path: Path | None, summary_path: Path | None, timeout: float,
+                feedback_path: Path | None, junit_path: Path | None, summary_path: Path | None, timeout: float | None,
                 memory: int, fail_under: float | None, profile: str | None, quiet: bool,
                 trust_custom_layers: bool) -> None:
     """Grade submission folders (or single files) and print a report.
@@ -101,7 +104,7 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
     The assignments found are graded and the missing ones listed, unscored; with -a, a missing one scores 0."""
     from grader.grading import grade_submission
 
-    limits = Limits(timeout=timeout, memory_mb=memory)
+    limits = _limits(timeout, memory)
     status = errors.EXIT_GRADED
     profile = profile or _default_profile()
     results = []
@@ -137,6 +140,12 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
     sys.exit(status)
 
 
+def _limits(timeout: float | None, memory: int) -> Limits:
+    if timeout is None:
+        return Limits(memory_mb=memory, follow_machine=True)
+    return Limits(timeout=timeout, memory_mb=memory)
+
+
 def _default_profile() -> str:
     from grader.convergence import default_profile
 
@@ -151,13 +160,13 @@ def _default_profile() -> str:
 @click.option("--jobs", "-j", default=1, show_default=True, help="Students graded at once.")
 @click.option("--force", is_flag=True, help="Grade again students that already have a result.")
 @click.option("--assignment", "-a", "assignments", multiple=True, help="Grade only this assignment (repeatable).")
-@click.option("--timeout", default=120.0, show_default=True, help="Seconds per assignment.")
+@click.option("--timeout", type=float, default=None, help=_TIMEOUT_HELP)
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
 @click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP)
 @click.option("--fail-under", type=float, default=None,
               help="Exit 1 when a student scores below PERCENT (for CI: the job turns red; summary.md names them).")
-def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tuple[str, ...], timeout: float,
+def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tuple[str, ...], timeout: float | None,
                   memory: int, profile: str | None, trust_custom_layers: bool, fail_under: float | None) -> None:
     """Grade a class: every subfolder or .zip of ROOT is one student. Writes results/<student>.json, grades.csv,
     summary.md, junit.xml and histogram.png into --out."""
@@ -168,7 +177,7 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
             yield from bar
 
     summary = grade_class(root, out, jobs=jobs, force=force, assignments=list(assignments) or None,
-                          limits=Limits(timeout=timeout, memory_mb=memory), profile=profile or _default_profile(),
+                          limits=_limits(timeout, memory), profile=profile or _default_profile(),
                           progress=progress, trust_custom_layers=trust_custom_layers, fail_under=fail_under)
     click.echo(f"graded {len(summary['graded'])} student(s), skipped {summary['skipped']} already graded "
                f"(--force grades them again); {summary['students']} in {out / 'grades.csv'}")

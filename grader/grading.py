@@ -6,14 +6,15 @@ raise.
 
 from __future__ import annotations
 
+import dataclasses
 import resource
 import time
 from pathlib import Path
 from typing import Any
 
-from grader import sandbox
+from grader import sandbox, timing
 from grader.errors import LoadError, UsageError
-from grader.reference import reference_measurements
+from grader.reference import artifact_path, reference_measurements
 from grader.registry import Context, Fail, Rubric
 from grader.results import AssignmentResult, CheckResult, SubmissionResult
 from grader.rubrics import RUBRICS
@@ -59,13 +60,28 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
             results[name] = _unloaded(rubric, str(exc), file, 0.0)
     folder = path if path.is_dir() else path.parent
     caps = {name: rebuild_limit(references[name]) for name in names}
+    slowdown = 1.0
+    if limits.follow_machine:
+        timeout, slowdown = timing.limit(limits.timeout, [_timing_record(RUBRICS[n], profile) for n in names])
+        limits = dataclasses.replace(limits, timeout=timeout)
     runs = run_assignments(sources, folder, limits, profile=profile, trust_child=trust_custom_layers, max_params=caps)
     for rubric, source in sources:
         results[rubric.name] = _judged(rubric, source, runs[rubric.name], references[rubric.name], profile)
     extra = {"profile": profile, "protections": sandbox.isolation().describe(),
              "trusted_custom_layers": trust_custom_layers, "missing": missing,
+             "time_limit_s": round(limits.timeout, 1), "machine_slowdown": round(slowdown, 2),
              "grader_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     return SubmissionResult(str(path), tuple(results[n] for n in names), time.monotonic() - start, extra)
+
+
+def _timing_record(rubric: Rubric, profile: str) -> dict[str, Any] | None:
+    """The reference's time beside its artifact, where there is one (a student release ships none)."""
+    from grader.errors import GraderError
+
+    try:
+        return timing.read(artifact_path(rubric, profile))
+    except GraderError:
+        return None
 
 
 def rebuild_limit(reference: dict[str, Any]) -> int:

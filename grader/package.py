@@ -14,7 +14,7 @@ import shlex
 import zipfile
 from pathlib import Path
 
-from grader import locations
+from grader import locations, timing
 from grader.errors import GraderError, UsageError
 from grader.reference import artifact_path, reference_measurements
 from grader.rubrics import RUBRICS
@@ -99,6 +99,9 @@ def gradescope_zip(out: Path, assignments: list[str] | None = None, profile: str
             bundle.write(course.solution(name), f"solutions/{name}.py")  # type: ignore[arg-type]
             artifact = artifact_path(RUBRICS[name], profile)
             bundle.write(artifact, f".grader-cache/{artifact.name}")
+            record = timing.record_path(artifact)  # the reference's time here, for limits that follow the machine
+            if record.is_file():
+                bundle.write(record, f".grader-cache/{record.name}")
         data = course.cache / "data" / "mnist-5000.npz"
         if data.is_file():
             bundle.write(data, f".grader-cache/data/{data.name}")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import grader
-from grader import locations
+from grader import locations, timing
 from grader.errors import GraderError
 from grader.registry import Rubric
 from grader.runner import run_probes
@@ -65,8 +66,10 @@ def reference_measurements(rubric: Rubric, profile: str = "quick") -> dict[str, 
         cached = json.loads(path.read_text())
         if set(cached) == set(rubric.probes):  # else written by another version of the rubric: compute again
             return cached
+    start = time.monotonic()
     measured = _compute(rubric, solution, profile)
     path.parent.mkdir(parents=True, exist_ok=True)
+    timing.record(path, time.monotonic() - start)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(measured, indent=1, sort_keys=True))
     tmp.replace(path)

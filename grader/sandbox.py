@@ -134,6 +134,9 @@ class Limits:
     """What one child may use."""
 
     timeout: float = 120.0
+    # Whether the timeout is a floor that follows the machine (grader.timing: the reference's own time, scaled by
+    # how much slower this machine is); the command line's default. An explicit --timeout is taken as given.
+    follow_machine: bool = False
     memory_mb: int = 3072
     output_bytes: int = 2_000_000
     processes: int = 64  # processes at once (the kernel's cap, RLIMIT_NPROC, counts threads: see set_limits)

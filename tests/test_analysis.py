@@ -108,3 +108,17 @@ def test_offset_of_the_first_unit(padding: str, stride: int, start: float) -> No
     field = receptive_fields(trace(model))[1]
     assert field.start == (start, start)
     assert field.jump == (stride, stride)
+
+
+def test_zero_weights_start_every_weight_at_zero_and_keep_the_configuration() -> None:
+    """The child builds the models whose values nothing reads this way (half of VGG-16's peak memory)."""
+    from grader.measure import zero_weights
+
+    with zero_weights():
+        layer = keras.layers.Dense(3, kernel_initializer="ones", bias_initializer="ones")
+        layer.build((None, 2))
+    assert float(abs(layer.kernel.numpy()).sum() + abs(layer.bias.numpy()).sum()) == 0.0
+    assert layer.get_config()["kernel_initializer"]["class_name"] == "Ones"
+    after = keras.layers.Dense(3, kernel_initializer="ones")
+    after.build((None, 2))
+    assert float(after.kernel.numpy().sum()) == 6.0  # the patch is gone once the block ends
