@@ -186,7 +186,7 @@ def _mounts(root: Path, command: str) -> str:
     """A bash script that mounts /proc, /sys and /dev in `root` and runs `command` chrooted there, clean env."""
     # The root bound onto itself is a mount point, as a container's root is (unshare, in the jail, needs one).
     return (f"mount --bind {root} {root} && mount -t proc proc {root}/proc && mount -t sysfs sys {root}/sys && "
-            f"mount --rbind /dev {root}/dev && "
+            f"mount --rbind /sys/fs/cgroup {root}/sys/fs/cgroup && mount --rbind /dev {root}/dev && "
             f"exec chroot {root} /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
             f"/sbin:/bin LANG=C.UTF-8 /bin/bash -c {_quote(command)}")
 

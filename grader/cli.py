@@ -201,11 +201,11 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
               help="Training budget on Gradescope (its machines have no GPU).")
 def gradescope_command(out: Path, assignments: tuple[str, ...], profile: str) -> None:
     """Build Gradescope's autograder zip: setup.sh, run_autograder, the grader, the reference artifacts."""
-    from grader.package import gradescope_zip
+    from grader.package import gradescope_zip, settings
 
     path = gradescope_zip(out, list(assignments) or None, profile)
-    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): upload it as the autograder, base image "
-               "Ubuntu 22.04 or newer")
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB). Upload it as the assignment's autograder, with "
+               f"these Autograder settings:\n{settings()}")
 
 
 @main.command("build")

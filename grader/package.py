@@ -62,6 +62,7 @@ RUN = """#!/usr/bin/env bash
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{GRADER_PYTHON:-$ROOT/venv/bin/python}}"
 export GRADER_CACHE="$ROOT/source/.grader-cache" GRADER_SOLUTIONS="$ROOT/source/solutions"
+{memory_probe}
 mkdir -p "$ROOT/results"
 cd "$ROOT/source"
 "$PYTHON" -m grader "$ROOT/submission" {assignments} --profile {profile} --json "$ROOT/results/results.json"
@@ -69,10 +70,51 @@ status=$?
 if [ "$status" -ge 2 ] || [ ! -s "$ROOT/results/results.json" ]; then
   # The grader itself failed: say so on Gradescope rather than leave no result.
   message="The autograder could not grade this submission (exit status $status); please tell the course staff."
-  printf '{{"score": 0, "output": "%s", "tests": []}}\\n' "$message" > "$ROOT/results/results.json"
+  memory=$(container_memory_mb)
+  if [ "$status" -eq 137 ] && [ -n "$memory" ] && [ "$memory" -lt {needed_mb} ]; then
+    message="The autograder ran out of memory: this container has $memory MB and grading needs {needed_mb} MB. \\
+Course staff: in the assignment's Autograder settings, choose {tier} or more."
+  fi
+  printf '{{"score": 0, "max_score": {max_score}, "output": "%s", "tests": []}}\\n' "$message" \\
+    > "$ROOT/results/results.json"
 fi
 exit 0
 """
+
+# What the container may use: the memory cgroup's limit (version 2, then 1), found from /proc/self/cgroup.
+MEMORY_PROBE = """container_memory_mb() {
+  local path limit
+  path=$(sed -n 's/^0::\\(.*\\)$/\\1/p' /proc/self/cgroup)
+  limit=$(cat "/sys/fs/cgroup${path}/memory.max" 2>/dev/null)
+  if [ -z "$limit" ] || [ "$limit" = max ]; then
+    path=$(sed -n 's/^[0-9]*:memory:\\(.*\\)$/\\1/p' /proc/self/cgroup)
+    limit=$(cat "/sys/fs/cgroup/memory${path}/memory.limit_in_bytes" 2>/dev/null \\
+            || cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null)
+  fi
+  case "$limit" in ''|max|*[!0-9]*) ;; *) echo $((limit / 1048576)) ;; esac
+}
+"""
+
+# Gradescope's resource settings (CPUs, MB of memory), smallest first, and what grading needs, measured by
+# benchmarks/gradescope_image.py in a container of each size (benchmarks/results/gradescope-debian12.txt): the five
+# assignments of the example submission peaked at 1,423 MB on 1 CPU; in 768 MB the grader itself is killed (two
+# processes with TensorFlow do not fit).
+TIERS = ((0.5, 768), (1.0, 1536), (2.0, 3072), (4.0, 6144))
+NEEDED_MB = 1536
+
+
+def settings() -> str:
+    """What to choose in a Gradescope assignment's Autograder settings, as measured."""
+    return (f"  base image: Ubuntu 22.04 (the default) or 24.04; setup.sh installs Python 3.11 from its archive if "
+            f"needed\n  resources: {tier()} or more (the default, 0.5 CPU and 768 MB, cannot hold the grader)\n"
+            "  timeout: the default 10 minutes (all five assignments took about a minute on 1 CPU; each time limit "
+            "follows the container's speed)")
+
+
+def tier() -> str:
+    """The smallest Gradescope resource setting that grading fits in."""
+    cpus, memory = next((c, m) for c, m in TIERS if m >= NEEDED_MB)
+    return f"{cpus:g} CPU, {memory / 1024:g} GB RAM"
 
 
 def gradescope_zip(out: Path, assignments: list[str] | None = None, profile: str = "quick") -> Path:
@@ -87,7 +129,10 @@ def gradescope_zip(out: Path, assignments: list[str] | None = None, profile: str
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
         _add_text(bundle, "setup.sh", SETUP, executable=True)
-        _add_text(bundle, "run_autograder", RUN.format(assignments=only, profile=profile), executable=True)
+        maximum = sum(RUBRICS[n].max_score for n in names)
+        run = RUN.format(assignments=only, profile=profile, needed_mb=NEEDED_MB, tier=tier(), max_score=maximum,
+                         memory_probe=MEMORY_PROBE.strip())
+        _add_text(bundle, "run_autograder", run, executable=True)
         _add_text(bundle, "pyproject.toml", pyproject(solutions=True))
         readme = locations.PACKAGE.parent / "README.md"
         if readme.is_file():

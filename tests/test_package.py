@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import zipfile
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import GAP, installed
@@ -56,3 +59,31 @@ def test_the_autograder_zip_grades_a_submission_in_a_gradescope_layout(tmp_path)
                           env={**env, "GRADER_PYTHON": "/nonexistent/python"}, capture_output=True, text=True)
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 0 and "could not grade" in results["output"]
+
+    # Killed for memory in a container too small: the result tells the course staff which setting to choose.
+    killed = tmp_path / "killed-python"
+    killed.write_text("#!/bin/sh\nkill -9 $$\n")
+    killed.chmod(0o755)
+    script = f"bash {root / 'source' / 'run_autograder'}"
+    with _memory_cgroup(768) as enter:
+        subprocess.run(["bash", "-c", f"{enter} exec {script}"], env={**env, "GRADER_PYTHON": str(killed)},
+                       capture_output=True, text=True, timeout=60)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 0 and results["max_score"] == 23
+    assert "this container has 768 MB" in results["output"] and "1 CPU, 1.5 GB RAM" in results["output"]
+
+
+@contextlib.contextmanager
+def _memory_cgroup(megabytes: int):
+    """A fresh memory cgroup (version 2 or 1) capped at `megabytes`; yields the shell words that enter it."""
+    v2 = os.path.isfile("/sys/fs/cgroup/cgroup.controllers")
+    group = Path("/sys/fs/cgroup" if v2 else "/sys/fs/cgroup/memory") / f"grader-test-{os.getpid()}"
+    try:
+        group.mkdir()
+    except OSError as exc:
+        pytest.skip(f"no memory cgroup can be made here ({exc.strerror}): needs root")
+    try:
+        (group / ("memory.max" if v2 else "memory.limit_in_bytes")).write_text(f"{megabytes}M")
+        yield f"echo $$ > {group}/cgroup.procs;"
+    finally:
+        group.rmdir()
