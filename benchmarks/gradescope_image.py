@@ -101,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, figures in results.get("extra_data", {}).get("assignments", {}).items():
             lines.append(f"  {name}: {figures['score']:g} / {figures['max_score']:g} in "
                          f"{figures['execution_time']:.0f} s, child peak {figures.get('child_peak_mb')} MB")
-        lines.append(f"  protections: {results.get('extra_data', {}).get('protections')}")
+        extra = results.get("extra_data", {})
+        lines.append(f"  time limit per assignment {extra.get('time_limit_s')} s (this machine's slowdown "
+                     f"{extra.get('machine_slowdown')}); grader peak {extra.get('grader_peak_mb')} MB")
+        lines.append(f"  protections: {extra.get('protections')}")
     record = "\n".join(lines) + "\n"
     print(record)
     if args.record:

@@ -2,7 +2,8 @@
 
 Every reference solution must score full marks, every stub zero, every mutant the rubric declares (a copy of the
 solution with one mistake, e.g. the shortcut dropped) must lose points, and every equivalent it declares (a copy
-spelt another way, e.g. a 1x1 convolution with padding="valid") must keep full marks.
+spelt another way, e.g. a 1x1 convolution with padding="valid") must keep full marks, as must the solution moved
+into a helper module that the assignment file imports.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from grader.errors import UsageError
 from grader.grading import grade_submission
 from grader.rubrics import RUBRICS
 from grader.sandbox import Limits
+
+HELPER_MODULE = "my_helpers"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,11 @@ def validate(assignments: list[str] | None = None, profile: str = "quick") -> li
                 path = Path(folder) / f"{name}.py"
                 path.write_text(source.replace(old, new))
                 rows.append(_grade(name, f"{kind}: {label}", path, expected, profile))
+        with tempfile.TemporaryDirectory(prefix="grade-equivalent-") as folder:
+            # The whole solution in a module of the student's own beside the assignment file, which imports it.
+            (Path(folder) / f"{HELPER_MODULE}.py").write_text(source)
+            (Path(folder) / f"{name}.py").write_text(f"from {HELPER_MODULE} import *  # noqa: F403\n")
+            rows.append(_grade(name, "equivalent: the code in a helper module", Path(folder), "full", profile))
     return rows
 
 

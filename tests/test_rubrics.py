@@ -26,7 +26,11 @@ class Assignment:
 TABLE = {
     "convolution": Assignment(17, ("convolution_equivalent.py",), {
         "convolution_bugs.py": ({"values", "equivariance", "receptive_field", "shape"},
-                                ["conv_output_size(28, 3, 1, 'valid', 2): expected 24, returned 26"]),
+                                ["conv_output_size(28, 3, 1, 'valid', 2): expected 24, returned 26",
+                                 "Likely cause: you ignore the dilation"]),
+        "convolution_mistakes.py": ({"values"}, [  # each wrong formula named in the lecture's words
+            "Likely cause: you count the biases too", "Likely cause: you count every kernel position",
+            "Likely cause: you leave out the biases", "Likely cause: you ignore the strides"]),
     }),
     "gap": Assignment(23, ("gap_tf_keras.py", "gap_aliases.py", "gap_sequential.py", "gap_notebook.ipynb",
                            "helper_module/gap.py", "shadowing_module/gap.py"), {

@@ -26,5 +26,7 @@ def test_validate_reports_each_variant_and_flags_a_mutant_that_keeps_full_marks(
     assert not stale.ok and "does not apply" in stale.variant
     assert rows["equivalent: softmax as Activation"].ok and rows["equivalent: softmax as Activation"].score == 23
     assert not rows["equivalent: not equivalent"].ok  # it loses points: the rubric would reject correct code
+    helper = rows["equivalent: the code in a helper module"]
+    assert helper.ok and helper.score == 23
     text = table(list(rows.values()))
     assert text.count("WRONG") == 3

@@ -21,6 +21,7 @@ EXAMPLES: dict[str, list[tuple]] = {
 }
 PROBES: dict[str, list[Probe]] = {name: [RUBRIC.value(name, *args) for args in cases]
                                   for name, cases in EXAMPLES.items()}
+HIDDEN: dict[str, list[Probe]] = {}  # filled below where the hidden checks exist (not in a student release)
 # BEGIN HIDDEN
 _rng = random.Random(1998)
 
@@ -48,8 +49,7 @@ def _hidden_cases(name: str) -> list[tuple]:
     return cases
 
 
-HIDDEN: dict[str, list[Probe]] = {name: [RUBRIC.value(name, *args) for args in _hidden_cases(name)]
-                                  for name in EXAMPLES}
+HIDDEN.update({name: [RUBRIC.value(name, *args) for args in _hidden_cases(name)] for name in EXAMPLES})
 # END HIDDEN
 
 EXTRACTOR = RUBRIC.probe("build_feature_extractor", sizes=((20, 20), (13, 29)),
@@ -62,6 +62,94 @@ RUBRIC.mutant("feature extractor with 5x5 kernels", 'layers.Conv2D(channels, 3, 
               'layers.Conv2D(channels, 5, padding="same", activation="relu")')
 
 
+def _pair(kernel) -> tuple[int, int]:
+    return (kernel, kernel) if isinstance(kernel, int) else tuple(kernel)
+
+
+def _span(k: int, d: int = 1) -> int:
+    return (k - 1) * d + 1
+
+
+def _field(chain, strides: bool = True, dilations: bool = True) -> int:
+    field, jump = 1, 1
+    for layer in chain:
+        kernel, stride, dilation = (*layer, 1)[:3]
+        field += (kernel - 1) * (dilation if dilations else 1) * jump
+        jump *= stride if strides else 1
+    return field
+
+
+def _valid(n, k, s=1, padding="valid", d=1, ceil=False, plus_one=True, dilation=True) -> int:
+    span = _span(k, d if dilation else 1)
+    if padding == "same":
+        return (n + s - 1) // s
+    return (-(-(n - span) // s) if ceil else (n - span) // s) + (1 if plus_one else 0)
+
+
+# The common wrong formulas of each function, in the lecture's words, recognised from the values returned on every
+# call (visible and hidden): the message names the mistake, never a hidden argument or value.
+MISTAKES: dict[str, list[tuple[str, object]]] = {
+    "dense_connections": [
+        ("you count the biases too: the arrows are the weights only, n_in x n_out", lambda i, o: i * o + o),
+        ("you add where you should multiply: every input joins every output, n_in x n_out", lambda i, o: i + o),
+    ],
+    "conv1d_connections": [
+        ("you count every kernel position, also those that fall past the border on the zero padding: only arrows "
+         "that leave a real input count, so the units near the border have fewer", lambda n, k: n * k),
+        ("you count only the positions where the whole kernel fits (no padding): with 'same' padding every output "
+         "exists, with fewer arrows near the border", lambda n, k: max(n - k + 1, 0) * k),
+        ("you count the arrows of a fully connected layer: a convolution joins each output only to its k nearest "
+         "inputs (sparse connectivity)", lambda n, k: n * n),
+    ],
+    "conv2d_params": [
+        ("you leave out the biases: one per filter when use_bias is True",
+         lambda c, f, k, b=True: _pair(k)[0] * _pair(k)[1] * c * f),
+        ("you count biases although use_bias is False",
+         lambda c, f, k, b=True: _pair(k)[0] * _pair(k)[1] * c * f + f),
+        ("you leave out the input channels: each filter spans all of them, kh x kw x in_channels weights",
+         lambda c, f, k, b=True: _pair(k)[0] * _pair(k)[1] * f + (f if b else 0)),
+    ],
+    "conv_output_size": [
+        ("you ignore the stride: each step skips stride - 1 positions, so divide by the stride",
+         lambda n, k, s=1, p="valid", d=1: _valid(n, k, 1, p, d) if p == "valid" else n),
+        ("you ignore the dilation: a dilated kernel spans (k - 1) x dilation + 1 positions",
+         lambda n, k, s=1, p="valid", d=1: _valid(n, k, s, p, d, dilation=False)),
+        ("you ignore the padding: 'same' keeps ceil(n / stride) positions",
+         lambda n, k, s=1, p="valid", d=1: _valid(n, k, s, "valid", d)),
+        ("'same' rounds up: ceil(n / stride), not floor",
+         lambda n, k, s=1, p="valid", d=1: n // s if p == "same" else _valid(n, k, s, p, d)),
+        ("you round up where Keras drops a last window that does not fit: floor((n - span) / stride) + 1",
+         lambda n, k, s=1, p="valid", d=1: _valid(n, k, s, p, d, ceil=True)),
+        ("you leave out the first position: floor((n - span) / stride) + 1, with the + 1",
+         lambda n, k, s=1, p="valid", d=1: _valid(n, k, s, p, d, plus_one=False)),
+    ],
+    "receptive_field": [
+        ("you ignore the strides: each stride multiplies the step (jump) between the units of the layers above, "
+         "so later kernels add (k - 1) x jump", lambda chain: _field(chain, strides=False)),
+        ("you ignore the dilation: a dilated kernel adds (k - 1) x dilation x jump",
+         lambda chain: _field(chain, dilations=False)),
+        ("you add the kernel sizes: each layer adds k - 1 to the field (one pixel is shared), not k",
+         lambda chain: sum((*layer, 1)[0] for layer in chain)),
+    ],
+}
+
+
+def likely_mistake(ctx: Context, name: str) -> str | None:
+    """The known mistake that gives exactly what the student returned on every call of `name`, if one does."""
+    probes = PROBES[name] + HIDDEN.get(name, [])
+    try:
+        found = [ctx.value(p) for p in probes]
+    except Fail:
+        return None
+    for explanation, formula in MISTAKES.get(name, []):
+        try:
+            if all(formula(*p.args, **p.kwargs) == value for p, value in zip(probes, found, strict=True)):
+                return explanation
+        except Exception:  # a formula that does not apply to some arguments explains nothing
+            continue
+    return None
+
+
 def _compare_values(ctx: Context, probes: list[Probe]) -> str:
     wrong = []
     for probe in probes:
@@ -70,7 +158,10 @@ def _compare_values(ctx: Context, probes: list[Probe]) -> str:
             wrong.append(f"{probe.call_text()}: expected {expected!r}, returned {found!r}")
     if wrong:
         more = f"\n  ... and {len(wrong) - 3} more" if len(wrong) > 3 else ""
-        raise Fail(f"{len(wrong)} of {len(probes)} calls gave another value:\n  " + "\n  ".join(wrong[:3]) + more)
+        mistake = likely_mistake(ctx, probes[0].function)
+        cause = f"\nLikely cause: {mistake}." if mistake else ""
+        raise Fail(f"{len(wrong)} of {len(probes)} calls gave another value:\n  " + "\n  ".join(wrong[:3]) + more
+                   + cause)
     shown = "; ".join(f"{p.call_text()} = {ctx.value(p)!r}" for p in probes[:2])
     return f"{len(probes)} calls, all as expected ({shown}{'; ...' if len(probes) > 2 else ''})"
 
