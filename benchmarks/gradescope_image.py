@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, figures in results.get("extra_data", {}).get("assignments", {}).items():
             lines.append(f"  {name}: {figures['score']:g} / {figures['max_score']:g} in "
                          f"{figures['execution_time']:.0f} s, child peak {figures.get('child_peak_mb')} MB")
+        if not results["tests"]:
+            lines.append(f"  output: {results.get('output')}")
         extra = results.get("extra_data", {})
         lines.append(f"  time limit per assignment {extra.get('time_limit_s')} s (this machine's slowdown "
                      f"{extra.get('machine_slowdown')}); grader peak {extra.get('grader_peak_mb')} MB")
