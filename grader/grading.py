@@ -144,6 +144,8 @@ def _judge(rubric: Rubric, spec, context: Context) -> CheckResult:
         message, passed = str(exc), False
     except Exception as exc:  # a check must never take the grade down with it
         message, passed = f"the grader could not complete this check ({type(exc).__name__}: {exc})", False
+    if not passed and not spec.hidden:
+        context.failed.append((f"{spec.category}: {spec.description}", message.splitlines()[0] if message else ""))
     if spec.hidden:
         message = "hidden check: " + ("passed" if passed else "failed")
     return CheckResult(rubric.name, spec.category, spec.description, spec.points if passed else 0,

@@ -208,6 +208,7 @@ class Context:
         self._student = student
         self._reference = reference
         self.attached: dict[str, Any] = {}
+        self.failed: list[tuple[str, str]] = []  # ("category: description", first line) of visible checks failed
 
     def attach(self, **data: Any) -> None:
         """Data for the renderers beside the message (e.g. training curves for a plot)."""

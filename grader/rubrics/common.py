@@ -96,9 +96,23 @@ def expect_convergence(ctx: Context, probe: Probe, what: str) -> str:
     assert probe.margins is not None  # declared with the probe: Rubric.probe / Rubric.harness check it
     reason = verdict(found, expected, probe.margins, found["profile"])
     if reason:
-        raise Fail(f"{summary}: {reason}. A network that learns this slowly usually lacks a nonlinearity, a "
-                   "shortcut, or throws away where things are before classifying them.")
+        raise Fail(f"{summary}: {reason}. {_why_slow(ctx)}")
     return summary
+
+
+def _why_slow(ctx: Context) -> str:
+    """The likely cause of slow training: what an earlier check of this assignment already found, else a guess."""
+    outputs = next(((name, line) for name, line in ctx.failed if "probabilit" in line), None)
+    if outputs:
+        return (f"The check \"{outputs[0]}\" found why: {outputs[1]} The cross-entropy loss is computed on the outputs "
+                "as probabilities, so a network whose outputs are not probabilities cannot learn from it: fix that "
+                "first.")
+    if ctx.failed:
+        name, line = ctx.failed[0]
+        return (f"Fix what the check \"{name}\" found first ({line}): a network built otherwise than specified "
+                "trains otherwise.")
+    return ("A network that learns this slowly usually lacks a nonlinearity, a shortcut, or throws away where things "
+            "are before classifying them.")
 
 
 def params(probe: Probe, what: str) -> Judge:
