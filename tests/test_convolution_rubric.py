@@ -24,7 +24,8 @@ def test_each_bug_is_named_with_the_argument_the_expected_and_the_returned_value
     result = graded(CONVOLUTION / "convolution_bugs.py", "convolution")
     assert {"values", "equivariance", "receptive_field", "shape"} <= failed_categories(result)
     size = _check(result, "conv_output_size on the lecture's examples")
-    assert not size.passed and "conv_output_size(28, 3, 1, 'valid', 2): expected 24, returned 26" in size.output
+    call = "conv_output_size(28, 3, stride=1, padding='valid', dilation=2)"
+    assert not size.passed and f"{call}: expected 24, returned 26" in size.output
     field = _check(result, "receptive_field on the lecture's examples")
     assert "receptive_field([(3, 2), (3, 2)]): expected 7, returned 5" in field.output
     assert _check(result, "dense_connections on the lecture's examples").passed

@@ -30,6 +30,11 @@ def test_the_html_page_is_self_contained_and_says_what_failed(tmp_path) -> None:
     assert "Feedback for gap_no_softmax.py" in page
     assert "values: build_lenet_gap outputs class probabilities" in page and "class='fail'" in page
     assert "data:image/png;base64," in page  # the training curve, inlined
+    assert page.index("What to fix") < page.index("<h2>gap")  # the summary first, then the details
+    details = page[page.index("<h2>gap"):]
+    assert details.index("class='fail'") < details.index("class='pass'")  # the failures first
+    assert "alt='Training curves of gap, build_lenet_gap learns MNIST digits like the reference. yours: validation " \
+           "accuracy by epoch" in page
     assert "src='http" not in page and "href='http" not in page  # nothing fetched: readable offline
     assert (out / "feedback.md").is_file()
 

@@ -26,7 +26,8 @@ class Assignment:
 TABLE = {
     "convolution": Assignment(17, ("convolution_equivalent.py",), {
         "convolution_bugs.py": ({"values", "equivariance", "receptive_field", "shape"},
-                                ["conv_output_size(28, 3, 1, 'valid', 2): expected 24, returned 26",
+                                ["conv_output_size(28, 3, stride=1, padding='valid', dilation=2): expected 24, "
+                                 "returned 26",
                                  "Likely cause: you ignore the dilation"]),
         "convolution_mistakes.py": ({"values"}, [  # each wrong formula named in the lecture's words
             "Likely cause: you count the biases too", "Likely cause: you count every kernel position",
@@ -67,7 +68,8 @@ TABLE = {
         "inception_aux_wrong_blocks.py": ({"structure"}, ["should branch off after inception 4a and 4d",
                                                           "yours branch off after 4b and 4d"]),
     }),
-    "resnet": Assignment(34, ("resnet_equivalent.py", "resnet_stride_on_1x1.py", "resnet_valid_1x1.py"), {
+    "resnet": Assignment(36, ("resnet_equivalent.py", "resnet_stride_on_1x1.py", "resnet_valid_1x1.py"), {
+        "resnet_plain_with_shortcuts.py": ({"structure"}, ["build_plain(34)", "Add"]),
         "resnet_no_identity_shortcut.py": ({"structure", "gradient_flow", "convergence"}, ["no shortcut connection"]),
         "resnet_relu_before_add.py": ({"structure"}, ["ReLU comes before the addition"]),
         "resnet_no_projection.py": ({"shape", "params", "structure"}, ["needs a projection"]),

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grader.reports import summary
 from grader.results import CheckResult, SubmissionResult
 
 
 def write(result: SubmissionResult, folder: Path) -> Path:
     """Write `feedback.md` and its PNG plots into `folder`; returns the page's path."""
     folder.mkdir(parents=True, exist_ok=True)
-    from grader.reports import summary
-
     lines = ["# Feedback", "", summary.markdown(result), "## Every check", ""]
     for assignment in result.assignments:
         lines += [f"## {assignment.name} ({assignment.file or 'no file'}): "
@@ -30,7 +29,7 @@ def write(result: SubmissionResult, folder: Path) -> Path:
                 image = f"{assignment.name}-{check.category}.png"
                 plot_curves(check, folder / image)
                 lines += [f"### Training curve: {check.description}", "", check.output, "",
-                          f"![training curve]({image})", ""]
+                          f"![{summary.curve_text(check)}]({image})", ""]
     page = folder / "feedback.md"
     page.write_text("\n".join(lines) + "\n")
     (folder / "feedback.html").write_text(html_page(result, folder))
@@ -48,6 +47,8 @@ tr { border-bottom: 1px solid #eee; } th { text-align: left; background: #f6f6f6
 pre { white-space: pre-wrap; margin: .2rem 0 0; font-size: 13px; background: #fafafa; padding: .4rem;
       border-left: 3px solid #c62828; }
 .note { color: #555; font-style: italic; } img { max-width: 100%; border: 1px solid #eee; }
+section { background: #fafafa; border: 1px solid #eee; padding: .2rem 1rem 1rem; margin-top: 1.5rem; }
+section h2 { margin-top: .8rem; } .fix li { margin: .3rem 0; } .fix li::marker { color: #c62828; }
 """
 
 
@@ -61,12 +62,13 @@ def html_page(result: SubmissionResult, folder: Path) -> str:
              f"<h1>Feedback for {escape(Path(result.path).name)}</h1>",
              f"<p class='score'>{result.score:g} / {result.max_score:g} points ({result.percent:.0f}%)</p>",
              f"<div class='bar'><span style='width:{result.percent:.0f}%'></span></div>"]
+    parts += _summary_html(result)
     for assignment in result.assignments:
         parts.append(f"<h2>{escape(assignment.name)} ({escape(assignment.file or 'no file')}): "
                      f"{assignment.score:g} / {assignment.max_score:g}</h2>")
         parts += [f"<p class='note'>{escape(note)}</p>" for note in assignment.notes]
         parts.append("<table><tr><th></th><th>check</th><th>points</th></tr>")
-        for check in assignment.checks:
+        for check in sorted(assignment.checks, key=lambda c: c.passed):  # the failures first
             mark = "<span class='pass'>pass</span>" if check.passed else "<span class='fail'>fail</span>"
             detail = ""
             if check.output and not check.passed:
@@ -81,9 +83,37 @@ def html_page(result: SubmissionResult, folder: Path) -> str:
             if check.data and "curves" in check.data and image.is_file():
                 data = base64.b64encode(image.read_bytes()).decode()
                 parts.append(f"<h3>Training curve: {escape(check.description)}</h3>"
-                             f"<img alt='training curve: yours and the reference' src='data:image/png;base64,{data}'>")
+                             f"<img alt='{escape(summary.curve_text(check))}' src='data:image/png;base64,{data}'>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _summary_html(result: SubmissionResult) -> list[str]:
+    """The summary first: points per assignment, then each failed check with its cause in one line."""
+    from html import escape
+
+    parts = ["<section aria-label='summary'><h2>Summary</h2><table><tr><th>assignment</th><th>file</th>"
+             "<th>points</th><th>checks failed</th></tr>"]
+    for a in result.assignments:
+        failed = sum(not c.passed for c in a.checks if not c.hidden)
+        parts.append(f"<tr><td>{escape(a.name)}</td><td>{escape(a.file or 'no file')}</td>"
+                     f"<td>{a.score:g} / {a.max_score:g}</td><td>{failed}</td></tr>")
+    parts.append("</table>")
+    failures = [c for a in result.assignments for c in a.checks if not c.passed and not c.hidden]
+    if failures:
+        parts.append("<h3>What to fix</h3><ul class='fix'>")
+        parts += [f"<li><b>{escape(c.assignment)}</b> / {escape(c.category)}: {escape(c.description)} "
+                  f"({c.score:g}/{c.max_score:g}): {escape(summary.first_line(c.output))}</li>" for c in failures]
+        parts.append("</ul>")
+    hidden = [c for a in result.assignments for c in a.checks if c.hidden]
+    if hidden:
+        parts.append(f"<p class='note'>{len(hidden)} hidden check(s) worth {sum(c.max_score for c in hidden):g} "
+                     "points are counted in the total; what each found is shown after the due date.</p>")
+    if result.extra.get("missing"):
+        parts.append(f"<p class='note'>Not started, so not scored here: {escape(', '.join(result.extra['missing']))}"
+                     ".</p>")
+    parts.append("</section>")
+    return parts
 
 
 def plot_curves(check: CheckResult, path: Path) -> None:

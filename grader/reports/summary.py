@@ -46,9 +46,22 @@ def markdown(result: SubmissionResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def first_line(output: str, limit: int = 300) -> str:
-    """The cause of a failure in one line: the first line of its message, shortened."""
-    line = next((x.strip() for x in output.splitlines() if x.strip()), "no message")
+def first_line(output: str, limit: int = 320) -> str:
+    """The cause of a failure in one line: the first line of its message, with the line it announces (a first line
+    ending in a colon) or the likely cause the message names, shortened.
+
+    >>> first_line("gap_head differs from the expected architecture:\\n  - expected Conv2D 5x5, found Conv2D 3x3")
+    'gap_head differs from the expected architecture: expected Conv2D 5x5, found Conv2D 3x3'
+    >>> first_line("1 of 3 calls gave another value:\\n  f(1): expected 2, returned 3\\nLikely cause: no bias.")
+    '1 of 3 calls gave another value. Likely cause: no bias.'
+    """
+    lines = [x.strip() for x in output.splitlines() if x.strip()] or ["no message"]
+    line = lines[0]
+    likely = next((x for x in lines if x.startswith("Likely cause:")), None)
+    if likely and likely != line:
+        line = f"{line.rstrip(':')}. {likely}"
+    elif line.endswith(":") and len(lines) > 1:
+        line = f"{line} {lines[1].lstrip('-• ').strip()}"
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -68,6 +81,20 @@ def curve_table(check: CheckResult) -> list[str]:
         loss = f"{run['train_loss']:.3f}" if isinstance(run.get("train_loss"), int | float) else ""
         lines.append(f"| {'yours' if who == 'student' else 'reference'} | " + " | ".join(values) + f" | {loss} |")
     return [*lines, ""]
+
+
+def curve_text(check: CheckResult) -> str:
+    """A training run and the reference's in words: the alternative text of its plot."""
+    curves = check.data["curves"]  # type: ignore[index]
+    parts = []
+    for who, name in (("student", "yours"), ("reference", "the reference's")):
+        run = curves.get(who, {})
+        if "val_curve" in run:
+            accuracy = ", ".join(f"{v:.0%}" for v in run["val_curve"])
+            loss = f"; final training loss {run['train_loss']:.3f}" if isinstance(run.get("train_loss"), int | float) \
+                else ""
+            parts.append(f"{name}: validation accuracy by epoch {accuracy}{loss}")
+    return f"Training curves of {check.assignment}, {check.description}. " + "; ".join(parts) + "."
 
 
 def _cell(text: str) -> str:

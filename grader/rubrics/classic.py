@@ -17,6 +17,7 @@ ALEXNET = RUBRIC.probe("build_alexnet", measures=_NET)
 VGG = RUBRIC.probe("build_vgg16", measures=_NET)
 # BEGIN HIDDEN
 LENET_OTHER = RUBRIC.probe("build_lenet5", num_classes=7, measures=("params", "outputs"))
+ALEXNET_OTHER = RUBRIC.probe("build_alexnet", num_classes=7, measures=("outputs",))
 # END HIDDEN
 NETS = {"LeNet-5": (LENET, "build_lenet5()"), "AlexNet": (ALEXNET, "build_alexnet()"),
         "VGG-16": (VGG, "build_vgg16()")}
@@ -120,7 +121,8 @@ def lenet_probabilities(ctx: Context) -> str:
 
 
 # BEGIN HIDDEN
-@RUBRIC.check("params", "build_lenet5 with another number of classes", points=1, hidden=True)
-def lenet_other_params(ctx: Context) -> str:
+@RUBRIC.check("params", "build_lenet5 and build_alexnet with another number of classes", points=1, hidden=True)
+def other_classes(ctx: Context) -> str:
+    expect_outputs(ctx, ALEXNET_OTHER, [[None, 7]], "num_classes sets the width of the last layer")
     return compare_params(ctx, LENET_OTHER, "build_lenet5")
 # END HIDDEN

@@ -6,6 +6,7 @@ Each `expect_*`/`compare_*` function judges one probe; the lower-case factories 
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import partial
 from typing import Any
 
@@ -48,6 +49,8 @@ def compare_layers(ctx: Context, probe: Probe, what: str) -> str:
     lines = structure_diff(decompose(ctx.reference_graph(probe)), decompose(ctx.student_graph(probe)))
     if not lines:
         lines = ["the same layers, connected differently"]
+    counts = Counter(lines)  # one mistake repeated in every block reads once, with its count
+    lines = [line if counts[line] == 1 else f"{line} ({counts[line]} times)" for line in dict.fromkeys(lines)]
     raise Fail(f"{what} differs from the expected architecture:\n" + "\n".join(f"  - {line}" for line in lines))
 
 

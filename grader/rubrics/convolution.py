@@ -11,16 +11,24 @@ from grader.rubrics.common import compare_layers, compare_params
 RUBRIC = Rubric("convolution", functions=("dense_connections", "conv1d_connections", "conv2d_params",
                                           "conv_output_size", "receptive_field", "build_feature_extractor"))
 
-# The lecture's examples (visible), then seeded random arguments (hidden): the same on every run.
+# The lecture's examples (visible), then seeded random arguments (hidden): the same on every run. A dict at the end of
+# a case holds keyword arguments: the contract's parameter names are part of the function.
 EXAMPLES: dict[str, list[tuple]] = {
     "dense_connections": [(5, 5), (784, 100)],
     "conv1d_connections": [(5, 3), (7, 5)],
-    "conv2d_params": [(3, 64, 3), (64, 128, (1, 3)), (16, 32, 5, False)],
-    "conv_output_size": [(32, 5), (32, 3, 2, "same"), (227, 11, 4), (28, 3, 1, "valid", 2)],
+    "conv2d_params": [(3, 64, 3), (64, 128, (1, 3)), (16, 32, 5, {"use_bias": False})],
+    "conv_output_size": [(32, 5), (32, 3, {"stride": 2, "padding": "same"}), (227, 11, 4),
+                         (28, 3, {"stride": 1, "padding": "valid", "dilation": 2})],
     "receptive_field": [([(3, 1)] * 3,), ([(3, 2), (3, 2)],), ([(3, 1, 2), (3, 1, 4)],)],
 }
-PROBES: dict[str, list[Probe]] = {name: [RUBRIC.value(name, *args) for args in cases]
-                                  for name, cases in EXAMPLES.items()}
+
+
+def _call(name: str, case: tuple) -> Probe:
+    args, kwargs = (case[:-1], case[-1]) if case and isinstance(case[-1], dict) else (case, {})
+    return RUBRIC.value(name, *args, **kwargs)
+
+
+PROBES: dict[str, list[Probe]] = {name: [_call(name, case) for case in cases] for name, cases in EXAMPLES.items()}
 HIDDEN: dict[str, list[Probe]] = {}  # filled below where the hidden checks exist (not in a student release)
 # BEGIN HIDDEN
 _rng = random.Random(1998)
@@ -86,42 +94,63 @@ def _valid(n, k, s=1, padding="valid", d=1, ceil=False, plus_one=True, dilation=
     return (-(-(n - span) // s) if ceil else (n - span) // s) + (1 if plus_one else 0)
 
 
+def _weights(in_channels: int, filters: int, kernel_size) -> int:
+    kh, kw = _pair(kernel_size)
+    return kh * kw * in_channels * filters
+
+
+def _PARAMS(formula):  # noqa: N802  a formula called with conv2d_params's parameters, by the contract's names
+    def call(in_channels, filters, kernel_size, use_bias=True):
+        return formula(in_channels, filters, kernel_size, use_bias)
+    return call
+
+
+def _OUTPUT(formula):  # noqa: N802  a formula called with conv_output_size's parameters, by the contract's names
+    def call(n, kernel_size, stride=1, padding="valid", dilation=1):
+        return formula(n, kernel_size, stride, padding, dilation)
+    return call
+
+
 # The common wrong formulas of each function, in the lecture's words, recognised from the values returned on every
 # call (visible and hidden): the message names the mistake, never a hidden argument or value.
 MISTAKES: dict[str, list[tuple[str, object]]] = {
     "dense_connections": [
-        ("you count the biases too: the arrows are the weights only, n_in x n_out", lambda i, o: i * o + o),
-        ("you add where you should multiply: every input joins every output, n_in x n_out", lambda i, o: i + o),
+        ("you count the biases too: the arrows are the weights only, n_in x n_out",
+         lambda n_in, n_out: n_in * n_out + n_out),
+        ("you add where you should multiply: every input joins every output, n_in x n_out",
+         lambda n_in, n_out: n_in + n_out),
     ],
     "conv1d_connections": [
         ("you count every kernel position, also those that fall past the border on the zero padding: only arrows "
-         "that leave a real input count, so the units near the border have fewer", lambda n, k: n * k),
+         "that leave a real input count, so the units near the border have fewer",
+         lambda n, kernel_size: n * kernel_size),
         ("you count only the positions where the whole kernel fits (no padding): with 'same' padding every output "
-         "exists, with fewer arrows near the border", lambda n, k: max(n - k + 1, 0) * k),
+         "exists, with fewer arrows near the border",
+         lambda n, kernel_size: max(n - kernel_size + 1, 0) * kernel_size),
         ("you count the arrows of a fully connected layer: a convolution joins each output only to its k nearest "
-         "inputs (sparse connectivity)", lambda n, k: n * n),
+         "inputs (sparse connectivity)", lambda n, kernel_size: n * n),
     ],
     "conv2d_params": [
         ("you leave out the biases: one per filter when use_bias is True",
-         lambda c, f, k, b=True: _pair(k)[0] * _pair(k)[1] * c * f),
+         _PARAMS(lambda c, f, k, b: _weights(c, f, k))),
         ("you count biases although use_bias is False",
-         lambda c, f, k, b=True: _pair(k)[0] * _pair(k)[1] * c * f + f),
+         _PARAMS(lambda c, f, k, b: _weights(c, f, k) + f)),
         ("you leave out the input channels: each filter spans all of them, kh x kw x in_channels weights",
-         lambda c, f, k, b=True: _pair(k)[0] * _pair(k)[1] * f + (f if b else 0)),
+         _PARAMS(lambda c, f, k, b: _weights(1, f, k) + (f if b else 0))),
     ],
     "conv_output_size": [
         ("you ignore the stride: each step skips stride - 1 positions, so divide by the stride",
-         lambda n, k, s=1, p="valid", d=1: _valid(n, k, 1, p, d) if p == "valid" else n),
+         _OUTPUT(lambda n, k, s, p, d: _valid(n, k, 1, p, d) if p == "valid" else n)),
         ("you ignore the dilation: a dilated kernel spans (k - 1) x dilation + 1 positions",
-         lambda n, k, s=1, p="valid", d=1: _valid(n, k, s, p, d, dilation=False)),
+         _OUTPUT(lambda n, k, s, p, d: _valid(n, k, s, p, d, dilation=False))),
         ("you ignore the padding: 'same' keeps ceil(n / stride) positions",
-         lambda n, k, s=1, p="valid", d=1: _valid(n, k, s, "valid", d)),
+         _OUTPUT(lambda n, k, s, p, d: _valid(n, k, s, "valid", d))),
         ("'same' rounds up: ceil(n / stride), not floor",
-         lambda n, k, s=1, p="valid", d=1: n // s if p == "same" else _valid(n, k, s, p, d)),
+         _OUTPUT(lambda n, k, s, p, d: n // s if p == "same" else _valid(n, k, s, p, d))),
         ("you round up where Keras drops a last window that does not fit: floor((n - span) / stride) + 1",
-         lambda n, k, s=1, p="valid", d=1: _valid(n, k, s, p, d, ceil=True)),
+         _OUTPUT(lambda n, k, s, p, d: _valid(n, k, s, p, d, ceil=True))),
         ("you leave out the first position: floor((n - span) / stride) + 1, with the + 1",
-         lambda n, k, s=1, p="valid", d=1: _valid(n, k, s, p, d, plus_one=False)),
+         _OUTPUT(lambda n, k, s, p, d: _valid(n, k, s, p, d, plus_one=False))),
     ],
     "receptive_field": [
         ("you ignore the strides: each stride multiplies the step (jump) between the units of the layers above, "

@@ -25,12 +25,13 @@ B3A = RUBRIC.probe("inception_block", 64, 96, 128, 16, 32, 32, block_input=(28, 
 B4E = RUBRIC.probe("inception_block", 256, 160, 320, 32, 128, 128, block_input=(14, 14, 528),
                    measures=("params", "outputs"))
 # BEGIN HIDDEN
-B_SMALL = RUBRIC.probe("inception_block", 5, 3, 6, 2, 4, 3, block_input=(9, 7, 12),
-                       measures=("params", "outputs", "structure"))
+B_SMALL = RUBRIC.probe("inception_block", f1=5, f3_reduce=3, f3=6, f5_reduce=2, f5=4, pool_proj=3,
+                       block_input=(9, 7, 12), measures=("params", "outputs", "structure"))
 # END HIDDEN
 NAIVE = RUBRIC.probe("naive_inception_block", 64, 128, 32, block_input=(28, 28, 192),
                      measures=("params", "structure", "outputs", "macs"))
-AUX = RUBRIC.probe("auxiliary_classifier", 1000, block_input=(14, 14, 512), measures=("params", "structure", "outputs"))
+AUX = RUBRIC.probe("auxiliary_classifier", num_classes=1000, block_input=(14, 14, 512),
+                   measures=("params", "structure", "outputs"))
 NET = RUBRIC.probe("build_googlenet", measures=("params", "structure", "outputs", "field"))
 NET_NO_AUX = RUBRIC.probe("build_googlenet", aux_classifiers=False, measures=("params", "outputs"))
 # Mistakes `grade validate` makes in a copy of the solution: each must lose points.

@@ -8,7 +8,15 @@ from grader.analysis.macs import format_count
 from grader.analysis.structure import Parallel, branch_name, decompose
 from grader.convergence import Margins
 from grader.registry import Context, Fail, Probe, Rubric
-from grader.rubrics.common import compare_layers, convergence, expect_outputs, outputs, params, probabilities
+from grader.rubrics.common import (
+    compare_layers,
+    convergence,
+    expect_outputs,
+    layers,
+    outputs,
+    params,
+    probabilities,
+)
 
 RUBRIC = Rubric(
     "resnet",
@@ -24,19 +32,20 @@ RUBRIC = Rubric(
 _BLOCK = ("params", "structure", "outputs")
 
 BASIC_ID = RUBRIC.probe("residual_block", 64, block_input=(16, 16, 64), measures=_BLOCK)
-BASIC_DOWN = RUBRIC.probe("residual_block", 128, 2, block_input=(16, 16, 64), measures=_BLOCK)
+BASIC_DOWN = RUBRIC.probe("residual_block", 128, stride=2, block_input=(16, 16, 64), measures=_BLOCK)
 # BEGIN HIDDEN
 BASIC_WIDEN = RUBRIC.probe("residual_block", 32, 1, block_input=(9, 9, 16), measures=_BLOCK)
 # END HIDDEN
 NECK_ID = RUBRIC.probe("bottleneck_block", 64, block_input=(16, 16, 256), measures=_BLOCK)
-NECK_DOWN = RUBRIC.probe("bottleneck_block", 128, 2, block_input=(16, 16, 256), measures=_BLOCK)
-NECK_DOWN_ALT = RUBRIC.probe("bottleneck_block", 128, 2, block_input=(16, 16, 256), measures=_BLOCK,
+NECK_DOWN = RUBRIC.probe("bottleneck_block", 128, stride=2, block_input=(16, 16, 256), measures=_BLOCK)
+NECK_DOWN_ALT = RUBRIC.probe("bottleneck_block", 128, stride=2, block_input=(16, 16, 256), measures=_BLOCK,
                              reference_only=True, stride_on="1x1")
-NETS = {depth: RUBRIC.probe("build_resnet", depth=depth, measures=("params", "macs", "field", "outputs"))
+NETS = {depth: RUBRIC.probe("build_resnet", depth=depth,
+                            measures=("params", "macs", "field", "outputs", *(("structure",) if depth == 18 else ())))
         for depth in (18, 34, 50, 101, 152)}
 NET50_ALT = RUBRIC.probe("build_resnet", depth=50, measures=("params", "macs", "field"), reference_only=True,
                          stride_on="1x1")
-PLAIN = RUBRIC.probe("build_plain", depth=34, measures=("params", "macs", "outputs"))
+PLAIN = RUBRIC.probe("build_plain", depth=34, measures=("params", "macs", "outputs", "structure"))
 PLAIN_50 = RUBRIC.probe("build_plain", depth=50, expects_error=True)
 GRAD_RES = RUBRIC.probe("build_resnet", depth=34, input_shape=(32, 32, 3), num_classes=10, sizes=((32, 32),),
                         measures=("gradients",))
@@ -44,6 +53,12 @@ GRAD_PLAIN = RUBRIC.probe("build_plain", depth=34, input_shape=(32, 32, 3), num_
                           measures=("gradients",))
 RUBRIC.mutant("no shortcut in the basic block", "y = layers.Add()([y, _shortcut(x, filters, stride)])", "y = y")
 RUBRIC.mutant("biases in the convolutions", "use_bias=False)(x)", "use_bias=True)(x)")
+RUBRIC.mutant("identity shortcuts in the plain network (same parameters)",
+              "            x = _conv_bn(x, filters, 3, 2 if stage > 0 and index == 0 else 1)\n"
+              "            x = _conv_bn(x, filters, 3)\n",
+              "            y = _conv_bn(x, filters, 3, 2 if stage > 0 and index == 0 else 1)\n"
+              "            y = _conv_bn(y, filters, 3)\n"
+              "            x = layers.Add()([x, y]) if x.shape == y.shape else y\n")
 RUBRIC.equivalent("1x1 convolutions with padding='valid'", 'strides=stride, padding="same", use_bias=False)(x)',
                   'strides=stride, padding="valid" if kernel_size == 1 else "same", use_bias=False)(x)')
 # How far above the reference's last-epoch training loss a student may land, per profile. Measured (`make
@@ -121,6 +136,10 @@ for _depth, _count in ((18, "11,689,512"), (34, "21,797,672"), (50, "25,557,032"
     RUBRIC.check("params", f"build_resnet({_depth}): {_count} trainable", points=1,
                  judge=params(NETS[_depth], f"build_resnet({_depth})"))
 RUBRIC.check("params", "build_plain(34)", points=1, judge=params(PLAIN, "build_plain(34)"))
+RUBRIC.check("structure", "build_resnet(18): the stem, four stages of basic blocks and the head of the paper",
+             points=1, judge=layers(NETS[18], "build_resnet(18)"))
+RUBRIC.check("structure", "build_plain(34) is ResNet-34 without its shortcuts", points=1,
+             judge=layers(PLAIN, "build_plain(34)"))
 
 
 @RUBRIC.check("structure", "residual_block has the layers and the shortcut of the paper", points=2)
