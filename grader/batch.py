@@ -84,6 +84,9 @@ def _grade_one(student: Student, out: str, assignments: list[str] | None, limits
                 raise UsageError(f"{student.path.name} could not be unpacked: {exc}") from exc
         result = grade_submission(path, assignments, limits, profile, trust_custom_layers)
         report = gradescope.to_dict(result)
+        from grader.reports import feedback
+
+        feedback.write(result, Path(out) / "feedback" / student.name)  # the page returned to the student
     except UsageError as exc:
         # What the student handed in cannot be graded (a zip that is no zip, no assignment file at all): 0 of the
         # same maximum, with the reason.
@@ -224,6 +227,9 @@ def summarize(out: Path, names: list[str], fail_under: float | None = None) -> d
     from grader.reports import junit
 
     (out / "junit.xml").write_text(junit.render(sorted(reports.items())))
+    from grader.reports import class_index
+
+    (out / "index.html").write_text(class_index.render(out, reports, assignments, below, broken))
     _histogram(percents, out / "histogram.png")
     return {"students": len(reports), "most_failed": failed.most_common(5), "grader_failures": broken,
             "below": below}

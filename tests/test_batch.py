@@ -45,6 +45,12 @@ def test_batch_grades_a_class_in_parallel_and_resumes(tmp_path) -> None:
     assert "Class summary: 4 students" in summary and "gap/params: gap_head on 16 channels" in summary
 
     assert "| alice | 23 | 23 / 23 | 100.0% |" in summary  # the per-student table, e.g. for a CI job's summary
+    # Each student's page, and the class index linking to them (dave, whose zip is no zip, has none: the reason).
+    assert "Feedback for" in (out / "feedback" / "carol" / "feedback.html").read_text()
+    assert (out / "feedback" / "carol" / "feedback.md").read_text().startswith("# Feedback")
+    index = (out / "index.html").read_text()
+    assert "href='feedback/alice/feedback.html'" in index and "href='feedback/dave/" not in index
+    assert "not graded" in index
     suites = ET.parse(out / "junit.xml").getroot().findall("testsuite")
     assert [s.get("name") for s in suites] == ["alice:gap", "bob:gap", "carol:gap", "dave:gap"]
     assert suites[3].get("failures") == "1" and suites[0].get("failures") == "0"
