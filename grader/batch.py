@@ -134,8 +134,13 @@ def _limit_threads(threads: int) -> None:
 def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, assignments: list[str] | None = None,
                 limits: Limits | None = None, profile: str = "quick",
                 progress: Callable[[Iterator[Any], int], Iterator[Any]] | None = None,
-                trust_custom_layers: bool = False, fail_under: float | None = None) -> dict[str, Any]:
-    """Grade every student under `root` into `out`; returns what was graded, skipped and the summary."""
+                trust_custom_layers: bool = False, fail_under: float | None = None,
+                roster: Path | None = None, title: str = "CNN assignments") -> dict[str, Any]:
+    """Grade every student under `root` into `out`; returns what was graded, skipped and the summary. With a
+    `roster`, the grades are also exported for Canvas and Moodle (`grader.reports.gradebook`) under `title`."""
+    from grader.reports import gradebook
+
+    people = gradebook.read_roster(roster) if roster is not None else None  # a bad roster stops before any grading
     limits = limits or Limits()
     everyone = students(root)
     (out / "results").mkdir(parents=True, exist_ok=True)
@@ -151,7 +156,7 @@ def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, as
             finished = concurrent.futures.as_completed(futures)
             for future in progress(finished, len(futures)) if progress else finished:
                 done.append(future.result())
-    summary = summarize(out, [s.name for s in everyone], fail_under)
+    summary = summarize(out, [s.name for s in everyone], fail_under, people, title)
     return {"graded": [d["student"] for d in done], "skipped": len(everyone) - len(todo), **summary}
 
 
@@ -180,7 +185,8 @@ def _reference(name: str, profile: str) -> None:
     reference_measurements(RUBRICS[name], profile)
 
 
-def summarize(out: Path, names: list[str], fail_under: float | None = None) -> dict[str, Any]:
+def summarize(out: Path, names: list[str], fail_under: float | None = None,
+              roster: dict[str, dict[str, str]] | None = None, title: str = "CNN assignments") -> dict[str, Any]:
     """`grades.csv`, `summary.md` (Markdown, e.g. for a CI job's summary), `junit.xml` and `histogram.png` from the
     results of `names`; `below` lists the students under `fail_under` percent."""
     reports = {}
@@ -213,8 +219,17 @@ def summarize(out: Path, names: list[str], fail_under: float | None = None) -> d
                   "(`grader_error` in grades.csv).", ""]
     if fail_under is not None:
         lines += [f"Below {fail_under:g}%: {', '.join(below) if below else 'nobody'}.", ""]
-    lines += ["## Checks failed most often", "", "| students | check |", "|---|---|"]
-    lines += [f"| {count} | {name} |" for name, count in failed.most_common(15)]
+    from grader.reports.summary import first_line
+
+    causes: dict[str, Counter] = {}
+    for report in reports.values():
+        for t in report["tests"]:
+            if t["status"] == "failed" and t.get("visibility") == "visible":
+                causes.setdefault(t["name"], Counter())[first_line(t["output"], 160)] += 1
+    lines += ["## Checks failed most often", "", "| students | check | the cause named most often |", "|---|---|---|"]
+    for name, count in failed.most_common(15):
+        cause, times = (causes.get(name) or Counter({"(hidden)": count})).most_common(1)[0]
+        lines.append(f"| {count} | {name} | {cause.replace('|', '/')} ({times}) |")
     lines += ["", "## Students", "", "| student | " + " | ".join(assignments) + " | total | percent |",
               "|---|" + "---:|" * (len(assignments) + 2)]
     for name, report in sorted(reports.items()):
@@ -231,8 +246,15 @@ def summarize(out: Path, names: list[str], fail_under: float | None = None) -> d
 
     (out / "index.html").write_text(class_index.render(out, reports, assignments, below, broken))
     _histogram(percents, out / "histogram.png")
+    unrostered: list[str] = []
+    if roster is not None:
+        from grader.reports import gradebook
+
+        (out / "canvas.csv").write_text(gradebook.canvas(reports, roster, title))
+        (out / "moodle.csv").write_text(gradebook.moodle(reports, roster, title, assignments))
+        unrostered, _ = gradebook.unmatched(reports, roster)
     return {"students": len(reports), "most_failed": failed.most_common(5), "grader_failures": broken,
-            "below": below}
+            "below": below, "unrostered": unrostered}
 
 
 def _histogram(percents: list[float], path: Path) -> None:

@@ -166,8 +166,15 @@ def _default_profile() -> str:
 @click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP)
 @click.option("--fail-under", type=float, default=None,
               help="Exit 1 when a student scores below PERCENT (for CI: the job turns red; summary.md names them).")
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="CSV mapping each student's folder to their identifiers (columns: folder, and any of name, "
+                   "canvas_id, sis_user_id, sis_login_id, section, email, username, idnumber): writes canvas.csv and "
+                   "moodle.csv for the gradebook.")
+@click.option("--title", default="CNN assignments", show_default=True,
+              help="The gradebook column (Canvas assignment, Moodle grade item) of the exported grades.")
 def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tuple[str, ...], timeout: float | None,
-                  memory: int, profile: str | None, trust_custom_layers: bool, fail_under: float | None) -> None:
+                  memory: int, profile: str | None, trust_custom_layers: bool, fail_under: float | None,
+                  roster: Path | None, title: str) -> None:
     """Grade a class: every subfolder or .zip of ROOT is one student. Writes results/<student>.json, grades.csv,
     summary.md, junit.xml and histogram.png into --out."""
     from grader.batch import grade_class
@@ -178,11 +185,16 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
 
     summary = grade_class(root, out, jobs=jobs, force=force, assignments=list(assignments) or None,
                           limits=_limits(timeout, memory), profile=profile or _default_profile(),
-                          progress=progress, trust_custom_layers=trust_custom_layers, fail_under=fail_under)
+                          progress=progress, trust_custom_layers=trust_custom_layers, fail_under=fail_under,
+                          roster=roster, title=title)
     click.echo(f"graded {len(summary['graded'])} student(s), skipped {summary['skipped']} already graded "
                f"(--force grades them again); {summary['students']} in {out / 'grades.csv'}")
     for name, count in summary["most_failed"]:
         click.echo(f"  failed by {count}: {name}")
+    if roster is not None:
+        click.echo(f"gradebook: {out / 'canvas.csv'} and {out / 'moodle.csv'}")
+        if summary["unrostered"]:
+            click.echo(f"not in the roster, so not exported: {', '.join(summary['unrostered'])}", err=True)
     if summary["grader_failures"]:
         click.echo(f"The grader itself failed on {len(summary['grader_failures'])} student(s), who are not graded: "
                    f"{', '.join(summary['grader_failures'])} (the grader_error column of grades.csv says why; "

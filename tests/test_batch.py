@@ -43,6 +43,7 @@ def test_batch_grades_a_class_in_parallel_and_resumes(tmp_path) -> None:
     assert (out / "histogram.png").stat().st_size > 1000
     summary = (out / "summary.md").read_text()
     assert "Class summary: 4 students" in summary and "gap/params: gap_head on 16 channels" in summary
+    assert re.search(r"\| gap/params: gap_head on 16 channels, 10 classes \| \S.* \(\d\) \|", summary)  # the cause
 
     assert "| alice | 23 | 23 / 23 | 100.0% |" in summary  # the per-student table, e.g. for a CI job's summary
     # Each student's page, and the class index linking to them (dave, whose zip is no zip, has none: the reason).
@@ -58,8 +59,16 @@ def test_batch_grades_a_class_in_parallel_and_resumes(tmp_path) -> None:
     assert names == [c.get("name") for c in suites[2].findall("testcase")]  # stable: no score inside a name
     assert not any(re.search(r"\(\d+/\d+\)", n) for n in names)
 
-    again = CliRunner().invoke(main, ["batch", str(root), "--out", str(out), "-a", "gap", "--fail-under", "50"])
+    roster = tmp_path / "roster.csv"
+    roster.write_text("folder,name,canvas_id,email\nalice,Alice,101,a@uni.edu\nbob,Bob,102,b@uni.edu\n"
+                      "carol,Carol,103,c@uni.edu\n")
+    again = CliRunner().invoke(main, ["batch", str(root), "--out", str(out), "-a", "gap", "--fail-under", "50",
+                                      "--roster", str(roster), "--title", "Lab 2"])
     assert "graded 0 student(s), skipped 4" in again.output
+    with open(out / "canvas.csv") as f:
+        exported = {row["ID"]: row["Lab 2"] for row in csv.DictReader(f)}
+    assert exported["101"] == "23" and exported["102"] == "0" and len(exported) == 3
+    assert "not in the roster, so not exported: dave" in again.output
     assert again.exit_code == 1 and "below 50%: bob" in again.output and "alice" not in again.output.split("below")[1]
     assert "(below)" in (out / "summary.md").read_text()
     (out / "results" / "bob.json").unlink()

@@ -7,7 +7,15 @@ from grader.analysis.macs import format_count
 from grader.analysis.structure import Parallel, decompose
 from grader.convergence import Margins
 from grader.registry import Context, Fail, Rubric
-from grader.rubrics.common import convergence, layers, outputs, params, probabilities
+from grader.rubrics.common import (
+    compare_layers,
+    convergence,
+    expect_outputs,
+    layers,
+    outputs,
+    params,
+    probabilities,
+)
 
 RUBRIC = Rubric(
     "inception",
@@ -33,7 +41,7 @@ NAIVE = RUBRIC.probe("naive_inception_block", 64, 128, 32, block_input=(28, 28, 
 AUX = RUBRIC.probe("auxiliary_classifier", num_classes=1000, block_input=(14, 14, 512),
                    measures=("params", "structure", "outputs"))
 NET = RUBRIC.probe("build_googlenet", measures=("params", "structure", "outputs", "field"))
-NET_NO_AUX = RUBRIC.probe("build_googlenet", aux_classifiers=False, measures=("params", "outputs"))
+NET_NO_AUX = RUBRIC.probe("build_googlenet", aux_classifiers=False, measures=("params", "outputs", "structure"))
 # Mistakes `grade validate` makes in a copy of the solution: each must lose points.
 RUBRIC.mutant("no ReLU", 'strides=strides, padding="same", activation="relu")(x)',
               'strides=strides, padding="same")(x)')
@@ -65,9 +73,11 @@ RUBRIC.check("api", "build_googlenet(aux_classifiers=True) has outputs [main, au
              judge=outputs(NET, [[None, 1000]] * 3, "with aux_classifiers=True the model's outputs are [main, "
                    "aux after 4a, aux after 4d]"))
 
-RUBRIC.check("api", "build_googlenet(aux_classifiers=False) has one output", points=1,
-             judge=outputs(NET_NO_AUX, [[None, 1000]], "with aux_classifiers=False the model has only the "
-                   "main output: the flag must be honoured"))
+@RUBRIC.check("api", "build_googlenet(aux_classifiers=False): one output, the main network unchanged", points=1)
+def without_aux(ctx: Context) -> str:
+    expect_outputs(ctx, NET_NO_AUX, [[None, 1000]], "with aux_classifiers=False the model has only the main output: "
+                   "the flag must be honoured")
+    return compare_layers(ctx, NET_NO_AUX, "build_googlenet(aux_classifiers=False)")
 
 RUBRIC.check("shape", "inception_block (3a) on 28x28x192 gives 28x28x256", points=1,
              judge=outputs(B3A, [[None, 28, 28, 256]], "f1 + f3 + f5 + pool_proj channels, same height and width"))
