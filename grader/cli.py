@@ -205,6 +205,20 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
         sys.exit(errors.EXIT_BELOW_THRESHOLD)
 
 
+@main.command("similarity")
+@click.argument("root", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="The folder of grade batch's results; similarity.md is written there.")
+@click.option("--threshold", default=60.0, show_default=True, help="Percent of both files' code that a pair shares.")
+def similarity_command(root: Path, out: Path, threshold: float) -> None:
+    """Similar code and identical unusual mistakes across a class: evidence for a person, never a score change."""
+    from grader.similarity import report
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "similarity.md").write_text(report(root, out, threshold / 100))
+    click.echo(f"wrote {out / 'similarity.md'}")
+
+
 @main.command("gradescope")
 @click.option("--out", "out", default=Path("autograder.zip"), show_default=True, type=click.Path(path_type=Path),
               help="Where to write the autograder zip.")
