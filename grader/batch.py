@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import csv
 import dataclasses
+import hashlib
 import json
 import multiprocessing
 import os
@@ -43,6 +44,50 @@ def students(root: Path) -> list[Student]:
     if not found:
         raise UsageError(f"no student folders or .zip files in {root}")
     return found
+
+
+def in_shard(name: str, shard: tuple[int, int] | None) -> bool:
+    """Whether student `name` belongs to shard K of N (1-based): by a hash of the name, so that a student stays in
+    the same shard whoever else is in the class.
+
+    >>> [in_shard("alice", (k, 3)) for k in (1, 2, 3)].count(True)
+    1
+    """
+    if shard is None:
+        return True
+    k, n = shard
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % n == k - 1
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`K/N` as (K, N), with 1 <= K <= N; a UsageError otherwise."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard takes K/N (say 2/4), not {text!r}") from None
+    if not 1 <= k <= n:
+        raise UsageError(f"--shard {text}: K must be from 1 to N")
+    return k, n
+
+
+def merge(parts: list[Path], out: Path, fail_under: float | None = None,
+          roster: dict[str, dict[str, str]] | None = None, title: str = "CNN assignments") -> dict[str, Any]:
+    """Bring the results and pages of several shards' output folders into `out` and summarize them as one run."""
+    names: set[str] = set()
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        found = sorted((part / "results").glob("*.json"))
+        if not found:
+            raise UsageError(f"no results in {part / 'results'}: is it the output folder of a grade batch --shard run?")
+        for result in found:
+            if result.stem in names:
+                raise UsageError(f"{result.stem} was graded in two of the folders merged; merge each shard once")
+            names.add(result.stem)
+            shutil.copy2(result, out / "results" / result.name)
+            pages = part / "feedback" / result.stem
+            if pages.is_dir():
+                shutil.copytree(pages, out / "feedback" / result.stem, dirs_exist_ok=True)
+    return summarize(out, sorted(names), fail_under, roster, title)
 
 
 def unpack(archive: Path, folder: Path) -> Path:
@@ -135,14 +180,15 @@ def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, as
                 limits: Limits | None = None, profile: str = "quick",
                 progress: Callable[[Iterator[Any], int], Iterator[Any]] | None = None,
                 trust_custom_layers: bool = False, fail_under: float | None = None,
-                roster: Path | None = None, title: str = "CNN assignments") -> dict[str, Any]:
+                roster: Path | None = None, title: str = "CNN assignments",
+                shard: tuple[int, int] | None = None) -> dict[str, Any]:
     """Grade every student under `root` into `out`; returns what was graded, skipped and the summary. With a
     `roster`, the grades are also exported for Canvas and Moodle (`grader.reports.gradebook`) under `title`."""
     from grader.reports import gradebook
 
     people = gradebook.read_roster(roster) if roster is not None else None  # a bad roster stops before any grading
     limits = limits or Limits()
-    everyone = students(root)
+    everyone = [s for s in students(root) if in_shard(s.name, shard)]  # with --shard K/N, this run's slice
     (out / "results").mkdir(parents=True, exist_ok=True)
     todo = [s for s in everyone if force or not _graded(out / "results" / f"{s.name}.json")]
     threads = max((os.cpu_count() or 1) // max(jobs, 1), 1)

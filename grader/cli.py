@@ -172,12 +172,15 @@ def _default_profile() -> str:
                    "moodle.csv for the gradebook.")
 @click.option("--title", default="CNN assignments", show_default=True,
               help="The gradebook column (Canvas assignment, Moodle grade item) of the exported grades.")
+@click.option("--shard", default=None, metavar="K/N",
+              help="Grade only slice K of N of the class (by a hash of each student's name); `grade merge` brings "
+                   "the slices' output folders together as one run.")
 def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tuple[str, ...], timeout: float | None,
                   memory: int, profile: str | None, trust_custom_layers: bool, fail_under: float | None,
-                  roster: Path | None, title: str) -> None:
+                  roster: Path | None, title: str, shard: str | None) -> None:
     """Grade a class: every subfolder or .zip of ROOT is one student. Writes results/<student>.json, grades.csv,
     summary.md, junit.xml and histogram.png into --out."""
-    from grader.batch import grade_class
+    from grader.batch import grade_class, parse_shard
 
     def progress(items, total):
         with click.progressbar(items, length=total, label="grading", file=sys.stderr) as bar:
@@ -186,7 +189,7 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
     summary = grade_class(root, out, jobs=jobs, force=force, assignments=list(assignments) or None,
                           limits=_limits(timeout, memory), profile=profile or _default_profile(),
                           progress=progress, trust_custom_layers=trust_custom_layers, fail_under=fail_under,
-                          roster=roster, title=title)
+                          roster=roster, title=title, shard=parse_shard(shard) if shard else None)
     click.echo(f"graded {len(summary['graded'])} student(s), skipped {summary['skipped']} already graded "
                f"(--force grades them again); {summary['students']} in {out / 'grades.csv'}")
     for name, count in summary["most_failed"]:
@@ -199,6 +202,30 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
         click.echo(f"The grader itself failed on {len(summary['grader_failures'])} student(s), who are not graded: "
                    f"{', '.join(summary['grader_failures'])} (the grader_error column of grades.csv says why; "
                    "this is a bug in the grader, not in their work)", err=True)
+        sys.exit(errors.EXIT_GRADER_FAILED)
+    if summary["below"]:
+        click.echo(f"below {fail_under:g}%: {', '.join(summary['below'])}", err=True)
+        sys.exit(errors.EXIT_BELOW_THRESHOLD)
+
+
+@main.command("merge")
+@click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder for the merged results: the same grades.csv, summary and pages as one grade batch run.")
+@click.option("--fail-under", type=float, default=None, help="Exit 1 when a student scores below PERCENT.")
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="As for grade batch: writes canvas.csv and moodle.csv.")
+@click.option("--title", default="CNN assignments", show_default=True, help="As for grade batch.")
+def merge_command(parts: tuple[Path, ...], out: Path, fail_under: float | None, roster: Path | None,
+                  title: str) -> None:
+    """Merge the output folders of `grade batch --shard K/N` runs into one."""
+    from grader.batch import merge
+    from grader.reports import gradebook
+
+    summary = merge(list(parts), out, fail_under, gradebook.read_roster(roster) if roster else None, title)
+    click.echo(f"merged {summary['students']} student(s) from {len(parts)} folder(s) into {out}")
+    if summary["grader_failures"]:
+        click.echo(f"the grader failed on: {', '.join(summary['grader_failures'])}", err=True)
         sys.exit(errors.EXIT_GRADER_FAILED)
     if summary["below"]:
         click.echo(f"below {fail_under:g}%: {', '.join(summary['below'])}", err=True)

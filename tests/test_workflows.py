@@ -24,7 +24,7 @@ def _actionlint() -> str:
     return found
 
 
-@pytest.mark.parametrize("name", ["student-check.yml", "grade-class.yml"])
+@pytest.mark.parametrize("name", ["student-check.yml", "grade-class.yml", "grade-class-sharded.yml"])
 def test_the_workflow_passes_actionlint(name: str) -> None:
     done = subprocess.run([_actionlint(), "-no-color", str(WORKFLOWS / name)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -52,3 +52,13 @@ def test_the_class_workflow_grades_publishes_caches_and_turns_red() -> None:
     assert "report_paths: grading/junit.xml" in text and "checks: write" in text
     assert "path: .grader-cache" in text and "hashFiles('solutions/**', 'grader/**', 'pyproject.toml')" in text
     assert 'rm -rf "submissions/$student/.git"' in text  # no credential left where a student's code runs
+
+
+def test_a_sharded_class_is_graded_in_slices_and_merged_once() -> None:
+    text = (WORKFLOWS / "grade-class-sharded.yml").read_text()
+    shards = re.search(r"shard: \[([\d, ]+)\]", text).group(1).split(", ")
+    assert f'--shard "${{{{ matrix.shard }}}}/{len(shards)}"' in text  # N is the matrix's size
+    assert 'grade merge shard-* --out grading --fail-under "$THRESHOLD"' in text and "needs: shard" in text
+    slurm = ROOT / "examples" / "slurm" / "grade-class.sbatch"
+    assert subprocess.run(["bash", "-n", str(slurm)]).returncode == 0
+    assert 'grade batch submissions --out "grading/shard-$K" --jobs 2 --shard "$K/$N"' in slurm.read_text()
