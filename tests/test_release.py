@@ -25,7 +25,7 @@ def test_release_gives_students_visible_checks_only_and_a_grader_that_works(tmp_
     assert len(shipped) > 15
     text = "\n".join(p.read_text() for p in shipped)
     for secret in ("BEGIN SOLUTION", "hidden=True", "HEAD_HIDDEN", "kernel_size=7", "GlobalAveragePooling2D()(class",
-                   "_conv_bn"):
+                   "_conv_bn", "RUBRIC.mutant", "RUBRIC.equivalent"):  # mutants quote the solution
         assert secret not in text, secret
     artifact = json.loads((artifacts / "gap-quick-release.json").read_text())
     assert len(artifact) < len(RUBRICS["gap"].probes)  # the hidden probes' values are not shipped

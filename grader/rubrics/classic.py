@@ -24,10 +24,13 @@ NETS = {"LeNet-5": (LENET, "build_lenet5()"), "AlexNet": (ALEXNET, "build_alexne
 # The published figures: the reference reproduces them (tests/test_classic_rubric.py).
 PUBLISHED = {"LeNet-5": 61_706, "AlexNet": 62_378_344, "VGG-16": 138_357_544}
 
+# Mutants and equivalents quote the solution, so they are left out of a student release.
+# BEGIN HIDDEN
 RUBRIC.mutant("VGG-16 with two convolutions in its last stage", "(512, 3), (512, 3))", "(512, 3), (512, 2))")
 RUBRIC.equivalent("VGG-16's pools with padding='same'", "model.add(layers.MaxPooling2D(2))",
                   'model.add(layers.MaxPooling2D(2, padding="same"))')
 RUBRIC.mutant("LeNet-5 with ReLU", 'layers.Conv2D(6, 5, activation="tanh")', 'layers.Conv2D(6, 5, activation="relu")')
+# END HIDDEN
 
 
 def _api(ctx: Context, probe: Probe, call: str) -> str:

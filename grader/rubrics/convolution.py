@@ -64,10 +64,13 @@ EXTRACTOR = RUBRIC.probe("build_feature_extractor", sizes=((20, 20), (13, 29)),
                          measures=("params", "structure", "field", "shapes", "equivariance"))
 EXTRACTOR_WIDE = RUBRIC.probe("build_feature_extractor", channels=4, sizes=((16, 16),), measures=("params", "shapes"))
 
+# Mutants and equivalents quote the solution, so they are left out of a student release.
+# BEGIN HIDDEN
 RUBRIC.mutant("conv_output_size ignores the dilation", "span = (kernel_size - 1) * dilation + 1",
               "span = kernel_size")
 RUBRIC.mutant("feature extractor with 5x5 kernels", 'layers.Conv2D(channels, 3, padding="same", activation="relu")',
               'layers.Conv2D(channels, 5, padding="same", activation="relu")')
+# END HIDDEN
 
 
 def _pair(kernel) -> tuple[int, int]:

@@ -35,11 +35,14 @@ HEAD_HIDDEN = RUBRIC.probe("gap_head", block_input=(None, None, 32), num_classes
 LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, sizes=_SIZES,
                      measures=("params", "structure", "field", "shapes", "probabilities", "invariance"))
 # Batch 32: LeNet-GAP learns slowly, and twice the updates make its accuracy steady across seeds (measured).
+# Mutants and equivalents quote the solution, so they are left out of a student release.
+# BEGIN HIDDEN
 RUBRIC.mutant("3x3 class convolution", 'layers.Conv2D(num_classes, kernel_size, padding="same")(features)',
               'layers.Conv2D(num_classes, 3, padding="same")(features)')
 RUBRIC.mutant("no softmax", "return layers.Softmax()(scores)", "return scores")
 RUBRIC.equivalent("softmax as an Activation layer", "return layers.Softmax()(scores)",
                   'return layers.Activation("softmax")(scores)')
+# END HIDDEN
 TRAIN = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, measures=("convergence",), dataset="mnist",
                      training={"batch_size": 32}, margins=MARGINS)
 # BEGIN HIDDEN

@@ -43,6 +43,8 @@ AUX = RUBRIC.probe("auxiliary_classifier", num_classes=1000, block_input=(14, 14
 NET = RUBRIC.probe("build_googlenet", measures=("params", "structure", "outputs", "field"))
 NET_NO_AUX = RUBRIC.probe("build_googlenet", aux_classifiers=False, measures=("params", "outputs", "structure"))
 # Mistakes `grade validate` makes in a copy of the solution: each must lose points.
+# Mutants and equivalents quote the solution, so they are left out of a student release.
+# BEGIN HIDDEN
 RUBRIC.mutant("no ReLU", 'strides=strides, padding="same", activation="relu")(x)',
               'strides=strides, padding="same")(x)')
 RUBRIC.mutant("no pool projection",
@@ -53,6 +55,7 @@ RUBRIC.equivalent("1x1 convolutions with padding='valid'", 'strides=strides, pad
 RUBRIC.mutant("auxiliary dropout 0.3", "layers.Dropout(0.7)(x)", "layers.Dropout(0.3)(x)")
 RUBRIC.mutant("main dropout 0.5", "layers.Dropout(0.4)(x)", "layers.Dropout(0.5)(x)")
 RUBRIC.mutant("first auxiliary classifier after 4b", 'name in ("4a", "4d")', 'name in ("4b", "4d")')
+# END HIDDEN
 # Two of the student's blocks on a linear stem learn MNIST digits (grader/harness.py).
 # Validation accuracy, per profile. Measured (`make calibrate`, benchmarks/results/convergence-quick-2cpu.json):
 # quick reference 0.876-0.915 and an equivalent spelling 0.865-0.895 under ten seeds, blocks without ReLU

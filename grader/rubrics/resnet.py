@@ -51,6 +51,8 @@ GRAD_RES = RUBRIC.probe("build_resnet", depth=34, input_shape=(32, 32, 3), num_c
                         measures=("gradients",))
 GRAD_PLAIN = RUBRIC.probe("build_plain", depth=34, input_shape=(32, 32, 3), num_classes=10, sizes=((32, 32),),
                           measures=("gradients",))
+# Mutants and equivalents quote the solution, so they are left out of a student release.
+# BEGIN HIDDEN
 RUBRIC.mutant("no shortcut in the basic block", "y = layers.Add()([y, _shortcut(x, filters, stride)])", "y = y")
 RUBRIC.mutant("biases in the convolutions", "use_bias=False)(x)", "use_bias=True)(x)")
 RUBRIC.mutant("identity shortcuts in the plain network (same parameters)",
@@ -61,6 +63,7 @@ RUBRIC.mutant("identity shortcuts in the plain network (same parameters)",
               "            x = layers.Add()([x, y]) if x.shape == y.shape else y\n")
 RUBRIC.equivalent("1x1 convolutions with padding='valid'", 'strides=stride, padding="same", use_bias=False)(x)',
                   'strides=stride, padding="valid" if kernel_size == 1 else "same", use_bias=False)(x)')
+# END HIDDEN
 # How far above the reference's last-epoch training loss a student may land, per profile. Measured (`make
 # calibrate`, benchmarks/results/convergence-quick-2cpu.json): quick reference 0.018-0.087 under ten seeds, the
 # stack without shortcuts 0.53-0.65; full (benchmarks/convergence.py on an H200) reference and equivalent
