@@ -5,11 +5,13 @@
 2. The bare work of the same submission in one plain Python process: import TensorFlow, run the student's
    files, make every call the probes make (each model built once) and train the networks the grader had to
    train (those whose run was not already cached). The ratio of 1 to 2 is the grader's overhead.
-3. `grade batch` of N students (half the demo submission, half the reference solutions) with --jobs 1 and 2.
+3. `grade batch` of a synthetic class of N students (half the reference solutions, a quarter equivalent spellings,
+   a quarter the fixtures' and the example's mistakes) with --jobs 1 and 2: students an hour, a class of 200.
 
 Each measurement starts from a fresh copy of a cache that holds only the reference's artifacts and runs.
 
-    python -m benchmarks.speed [--submission DIR] [--students 10] [--repeat 2] [--skip-batch]
+    python -m benchmarks.speed [--submission DIR] [--students 10] [--repeat 2] [--skip-batch] [--skip-single]
+                               [--jobs 1 2]
 """
 
 from __future__ import annotations
@@ -133,15 +135,39 @@ def bare_work(submission: Path) -> dict[str, Any]:
             "training_seconds": round(training, 2)}
 
 
-def make_class(root: Path, submission: Path, students: int) -> None:
+FIXTURES = ROOT / "tests" / "fixtures"
+# A realistic class: most students submit a correct network, often spelt their own way; some make the fixtures'
+# typical mistakes. Per assignment, what a student of each kind hands in (cycled through).
+EQUIVALENT = {"convolution": ["convolution/convolution_equivalent.py"],
+              "gap": ["gap/gap_aliases.py", "gap/gap_sequential.py"], "classic": [],
+              "inception": ["inception/inception_equivalent.py", "inception/inception_valid_1x1.py"],
+              "resnet": ["resnet/resnet_equivalent.py", "resnet/resnet_valid_1x1.py"]}
+MISTAKEN = {"convolution": ["convolution/convolution_bugs.py", "convolution/convolution_mistakes.py"],
+            "gap": ["gap/gap_no_softmax.py", "gap/gap_wrong_kernel.py", "gap/gap_flatten_dense.py"],
+            "classic": [], "inception": ["inception/inception_no_relu.py", "inception/inception_aux_dropout.py"],
+            "resnet": ["resnet/resnet_no_identity_shortcut.py", "resnet/resnet_conv_biases.py"]}
+
+
+def make_class(root: Path, submission: Path, students: int) -> dict[str, int]:
+    """`students` folders: half the reference solutions, a quarter equivalent spellings, a quarter mistakes (the
+    fixtures', and the example submission's); returns how many of each."""
+    kinds = {"reference": 0, "equivalent": 0, "mistaken": 0}
     for index in range(students):
-        target = root / f"student{index:02d}"
-        if index % 2 == 0:
-            shutil.copytree(submission, target)
-        else:
-            target.mkdir(parents=True)
-            for path in (ROOT / "solutions").glob("*.py"):
-                shutil.copy(path, target / path.name)
+        target = root / f"student{index:03d}"
+        target.mkdir(parents=True)
+        kind = ("reference", "reference", "equivalent", "mistaken")[index % 4]
+        kinds[kind] += 1
+        for path in sorted((ROOT / "solutions").glob("*.py")):
+            name = path.stem
+            if name.startswith("_"):
+                continue
+            choices = {"equivalent": EQUIVALENT, "mistaken": MISTAKEN}.get(kind, {}).get(name, [])
+            if kind == "mistaken" and index % 8 == 7:
+                source = submission / next(p.name for p in submission.iterdir() if p.stem == name)
+            else:
+                source = FIXTURES / choices[(index // 4) % len(choices)] if choices else path
+            shutil.copy(source, target / f"{name}{source.suffix}")
+    return kinds
 
 
 def batch_once(root: Path, cache: Path, out: Path, jobs: int) -> dict[str, Any]:
@@ -158,6 +184,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=2, help="runs of grade and of the bare work (fastest kept)")
     parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--skip-single", action="store_true", help="only the class (3.)")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="the --jobs of each class run")
     parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
@@ -173,33 +201,38 @@ def main() -> None:
         print(f"reference artifacts computed once: {warm_references(base):.1f} s (not counted below)")
 
         grades, bares = [], []
-        for _ in range(args.repeat):  # alternated, so that a slow spell of a shared machine hits both
+        # Alternated, so that a slow spell of a shared machine hits both.
+        for _ in range(0 if args.skip_single else args.repeat):
             grades.append(grade_once(submission, _fresh(base, work / "cache"), work / "grade"))
             bares.append(bare_once(submission, _fresh(base, work / "cache")))
-        grade = min(grades, key=lambda g: g["seconds"])
-        bare = min(bares, key=lambda b: b["seconds"])
-        if args.repeat > 1:
-            times = [", ".join(f"{run['seconds']:.1f}" for run in runs) for runs in (grades, bares)]
-            print(f"runs: grade {times[0]} s; bare work {times[1]} s; the fastest of each below")
-        print(f"\n1. grade, quick profile: {grade['seconds']:.1f} s, score {grade['score']:g}/{grade['max_score']:g}; "
-              f"largest process {grade['peak_mb']:,.0f} MB; grader process {grade['grader_peak_mb'] or 0:,.0f} MB")
-        for name, figures in grade["assignments"].items():
-            peak = figures["child_peak_mb"]
-            print(f"   {name:12s} {figures['seconds']:6.1f} s   child peak {peak or 0:7,.0f} MB")
-        print(f"2. bare work: {bare['seconds']:.1f} s (TensorFlow import {bare['import_seconds']} s, "
-              f"{bare['calls']} calls, {bare['trained']} networks trained in {bare['training_seconds']} s); "
-              f"peak {bare['peak_mb']:,.0f} MB")
-        print(f"   ratio grade / bare work: {grade['seconds'] / bare['seconds']:.2f}")
+        if not args.skip_single:
+            grade = min(grades, key=lambda g: g["seconds"])
+            bare = min(bares, key=lambda b: b["seconds"])
+            if args.repeat > 1:
+                times = [", ".join(f"{run['seconds']:.1f}" for run in runs) for runs in (grades, bares)]
+                print(f"runs: grade {times[0]} s; bare work {times[1]} s; the fastest of each below")
+            print(f"\n1. grade, quick profile: {grade['seconds']:.1f} s, score {grade['score']:g}/"
+                  f"{grade['max_score']:g}; largest process {grade['peak_mb']:,.0f} MB; grader process "
+                  f"{grade['grader_peak_mb'] or 0:,.0f} MB")
+            for name, figures in grade["assignments"].items():
+                peak = figures["child_peak_mb"]
+                print(f"   {name:12s} {figures['seconds']:6.1f} s   child peak {peak or 0:7,.0f} MB")
+            print(f"2. bare work: {bare['seconds']:.1f} s (TensorFlow import {bare['import_seconds']} s, "
+                  f"{bare['calls']} calls, {bare['trained']} networks trained in {bare['training_seconds']} s); "
+                  f"peak {bare['peak_mb']:,.0f} MB")
+            print(f"   ratio grade / bare work: {grade['seconds'] / bare['seconds']:.2f}")
 
         if not args.skip_batch:
             root = work / "class"
-            make_class(root, submission, args.students)
-            print(f"3. grade batch of {args.students} students:")
-            for jobs in (1, 2):
+            kinds = make_class(root, submission, args.students)
+            print(f"3. grade batch of a synthetic class of {args.students} students "
+                  f"({', '.join(f'{n} {k}' for k, n in kinds.items())}):")
+            for jobs in args.jobs:
                 figures = batch_once(root, _fresh(base, work / "cache"), work / f"batch{jobs}", jobs)
-                print(f"   --jobs {jobs}: {figures['seconds']:.1f} s "
-                      f"({figures['seconds'] / args.students:.1f} s a student), largest process "
-                      f"{figures['peak_mb']:,.0f} MB", flush=True)
+                per = figures["seconds"] / args.students
+                print(f"   --jobs {jobs}: {figures['seconds']:.1f} s ({per:.1f} s a student, "
+                      f"{3600 / per:.0f} students an hour, a class of 200 in {200 * per / 60:.0f} min), largest "
+                      f"process {figures['peak_mb']:,.0f} MB", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
