@@ -25,7 +25,13 @@ def check(assignment: str, path: str | os.PathLike[str] | None = None) -> dict |
     results as a dict (None inside the grader, where it does nothing)."""
     if RUNNING_IN_GRADER:
         return None
-    file = find(assignment, path)
+    from grader.errors import UsageError
+
+    try:
+        file = find(assignment, path)
+    except UsageError as exc:
+        _show(f"<p><b>Nothing graded:</b> {escape(str(exc))}</p>", f"Nothing graded: {exc}")
+        return None
     saved = time.time() - file.stat().st_mtime
     with tempfile.TemporaryDirectory(prefix="grader-check-") as out:
         command = [sys.executable, "-m", "grader", str(file), "-a", assignment, "--quiet",
@@ -52,15 +58,17 @@ def find(assignment: str, path: str | os.PathLike[str] | None = None) -> Path:
     from grader.errors import UsageError
     from grader.submission import locate, matches
 
-    candidates = [Path(path)] if path is not None else []
+    if path is not None:
+        if not Path(path).is_file():
+            raise UsageError(f"no such file: {path}")
+        return Path(path).resolve()
+    candidates = []
     for name in (os.environ.get("JPY_SESSION_NAME"), _ipython_session()):
         if name:
             candidates += [Path(name), Path.cwd() / Path(name).name]
     for candidate in candidates:
-        if candidate.is_file() and (path is not None or matches(candidate.name, assignment)):
+        if candidate.is_file() and matches(candidate.name, assignment):
             return candidate.resolve()
-    if path is not None:
-        raise UsageError(f"no such file: {path}")
     found = locate(Path.cwd(), assignment)
     if found is None:
         raise UsageError(f"no {assignment}.ipynb or {assignment}.py in {Path.cwd()}: pass check({assignment!r}, "
