@@ -58,10 +58,18 @@ class _DefaultGroup(click.Group):
 _PROFILE_HELP = "Training budget of the convergence checks: quick (CPU; the default without a GPU) or full."
 _TRUST_HELP = ("Low stakes only: take the figures measured where student code ran for models the grader cannot "
                "rebuild (custom layer classes, Lambda); by default their measured checks fail.")
+_BACKEND_HELP = ("The Keras backend that trains the networks: tensorflow (in the grader's process; the default) or jax "
+                 "(in a process of its own; e.g. a GPU machine where TensorFlow has no GPU build: pip install "
+                 "'cnn-grader[gpu]').")
 _TIMEOUT_HELP = ("Seconds per assignment, taken as given. By default 120 or four times the reference's own time, "
                  "whichever is longer, times how much slower this machine is than the one that measured the "
                  "reference.")
 BUG_BANNER = "The grader itself failed (this is a bug in the grader, not in the submission):"
+
+
+def _set_backend(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        os.environ["GRADER_TRAIN_BACKEND"] = value  # batch workers inherit it
 
 
 @click.group(cls=_DefaultGroup, invoke_without_command=False,
@@ -93,6 +101,8 @@ def main(course: Path | None) -> None:
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--fail-under", type=float, default=None, help="Exit 1 when a submission scores below PERCENT.")
 @click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
+@click.option("--backend", type=click.Choice(["tensorflow", "jax"]), default=None, callback=_set_backend,
+              expose_value=False, is_eager=True, help=_BACKEND_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the totals.")
 @click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP)
 def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path: Path | None,
@@ -163,6 +173,8 @@ def _default_profile() -> str:
 @click.option("--timeout", type=float, default=None, help=_TIMEOUT_HELP)
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
+@click.option("--backend", type=click.Choice(["tensorflow", "jax"]), default=None, callback=_set_backend,
+              expose_value=False, is_eager=True, help=_BACKEND_HELP)
 @click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP)
 @click.option("--fail-under", type=float, default=None,
               help="Exit 1 when a student scores below PERCENT (for CI: the job turns red; summary.md names them).")

@@ -47,6 +47,29 @@ def default_profile() -> str:
     return "full" if tf.config.list_physical_devices("GPU") else "quick"
 
 
+BACKENDS = ("tensorflow", "jax")
+_last_device: str | None = None  # where the last run trained in another process said it trained
+
+
+def training_backend() -> str:
+    """The Keras backend that trains the networks (`grade --backend`, GRADER_TRAIN_BACKEND): TensorFlow in the
+    grader's own process (the default), or JAX in a process of its own (e.g. a GPU machine where TensorFlow has no
+    GPU build)."""
+    backend = os.environ.get("GRADER_TRAIN_BACKEND") or "tensorflow"
+    if backend not in BACKENDS:
+        from grader.errors import UsageError
+
+        raise UsageError(f"unknown training backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    return backend
+
+
+def training_device() -> str:
+    """Where the networks are trained, for the report."""
+    if training_backend() == "tensorflow":
+        return device_name()
+    return _last_device or f"{training_backend()} backend (every run cached)"
+
+
 def device_name() -> str:
     """Where training runs, e.g. "CPU (tensorflow backend)" or "GPU: NVIDIA H200 (jax backend)"."""
     import keras
@@ -122,7 +145,10 @@ def _run_key(config: dict[str, Any], signature: str, dataset: str, profile: Prof
                 collect(value)
 
     collect(config)
-    text = json.dumps([_TRAINING_VERSION, signature, layers, dataset, profile.__dict__, seed], sort_keys=True)
+    decided = [_TRAINING_VERSION, signature, layers, dataset, profile.__dict__, seed]
+    if training_backend() != "tensorflow":  # another backend's run is another run (TensorFlow's keys unchanged)
+        decided.append(training_backend())
+    text = json.dumps(decided, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -132,7 +158,10 @@ def train(config: dict[str, Any], signature: str, dataset_name: str, profile: Pr
     path = locations.course().cache / "runs" / f"{_run_key(config, signature, dataset_name, profile, seed)}.json"
     if use_cache and path.is_file():
         return {**json.loads(path.read_text()), "cached": True}
-    result = _train(copy.deepcopy(config), dataset_name, profile, seed)
+    if training_backend() == "tensorflow":
+        result = _train(copy.deepcopy(config), dataset_name, profile, seed)
+    else:
+        result = _train_elsewhere(config, dataset_name, profile, seed, training_backend())
     if use_cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")  # graders working at once never share a half-written file
@@ -230,3 +259,28 @@ def _train(config: dict[str, Any], dataset_name: str, profile: Profile, seed: in
         "seed": seed,
         "finite": bool(np.isfinite(losses).all()) if losses else False,
     }
+
+
+def _train_elsewhere(config: dict[str, Any], dataset_name: str, profile: Profile, seed: int,
+                     backend: str) -> dict[str, Any]:
+    """`_train` in a process of its own under another Keras backend (chosen before Keras is imported there)."""
+    import subprocess
+    import sys
+
+    global _last_device
+    job = json.dumps({"config": config, "dataset": dataset_name, "profile": profile.__dict__, "seed": seed})
+    done = subprocess.run([sys.executable, "-m", "grader.convergence"], input=job, capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": backend}, timeout=3600)
+    if done.returncode:
+        raise RuntimeError(f"training under {backend} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    _last_device = result.pop("device", None)
+    return result
+
+
+if __name__ == "__main__":  # one training run under the backend of KERAS_BACKEND: a job on stdin, the run on stdout
+    import sys
+
+    _job = json.loads(sys.stdin.read())
+    _run = _train(_job["config"], _job["dataset"], Profile(**_job["profile"]), _job["seed"])
+    print(json.dumps({**_run, "device": device_name()}))

@@ -124,9 +124,9 @@ def _judged(rubric: Rubric, source: StudentSource, run: ProbeRun, reference: dic
     checks += [_judge(rubric, spec, context) for spec in rubric.checks]
     notes = tuple(dict.fromkeys(o.note for o in run.outcomes.values() if o.note))
     if any("convergence" in p.measures for p in rubric.probes.values()):
-        from grader.convergence import device_name
+        from grader.convergence import training_device
 
-        notes += (f"training: profile {profile} on {device_name()}",)
+        notes += (f"training: profile {profile} on {training_device()}",)
     return AssignmentResult(rubric.name, source.path.name, tuple(checks), run.seconds + time.monotonic() - start,
                             notes, run.peak_mb)
 
