@@ -39,9 +39,13 @@ PROFILES = {
 
 
 def default_profile() -> str:
-    """`full` when TensorFlow sees a GPU, else `quick` (without importing TensorFlow when there is no GPU)."""
+    """`full` when the training backend sees a GPU, else `quick` (importing nothing when there is no GPU)."""
     if not any(Path("/dev").glob("nvidia[0-9]*")):
         return "quick"
+    if training_backend() == "jax":
+        import jax
+
+        return "full" if any(d.platform == "gpu" for d in jax.devices()) else "quick"
     import tensorflow as tf
 
     return "full" if tf.config.list_physical_devices("GPU") else "quick"
