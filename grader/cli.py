@@ -206,7 +206,13 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
                f"(--force grades them again); {summary['students']} in {out / 'grades.csv'}")
     for name, count in summary["most_failed"]:
         click.echo(f"  failed by {count}: {name}")
-    if roster is not None:
+    _class_outcome(summary, out, fail_under, roster is not None)
+
+
+def _class_outcome(summary: dict[str, Any], out: Path, fail_under: float | None, exported: bool) -> None:
+    """What `grade batch` and `grade merge` say at the end, and their exit status: 3 when the grader failed on
+    someone, 1 when someone is below `fail_under`."""
+    if exported:
         click.echo(f"gradebook: {out / 'canvas.csv'} and {out / 'moodle.csv'}")
         if summary["unrostered"]:
             click.echo(f"not in the roster, so not exported: {', '.join(summary['unrostered'])}", err=True)
@@ -236,12 +242,7 @@ def merge_command(parts: tuple[Path, ...], out: Path, fail_under: float | None, 
 
     summary = merge(list(parts), out, fail_under, gradebook.read_roster(roster) if roster else None, title)
     click.echo(f"merged {summary['students']} student(s) from {len(parts)} folder(s) into {out}")
-    if summary["grader_failures"]:
-        click.echo(f"the grader failed on: {', '.join(summary['grader_failures'])}", err=True)
-        sys.exit(errors.EXIT_GRADER_FAILED)
-    if summary["below"]:
-        click.echo(f"below {fail_under:g}%: {', '.join(summary['below'])}", err=True)
-        sys.exit(errors.EXIT_BELOW_THRESHOLD)
+    _class_outcome(summary, out, fail_under, roster is not None)
 
 
 @main.command("similarity")

@@ -42,9 +42,10 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
     if not path.exists():
         raise UsageError(f"no such file or folder: {path}")
     names = _assignments_of(path, assignments)
+    files = candidate_files(path) if path.is_dir() else None  # one walk of the folder for every assignment
     missing: list[str] = []
-    if only_present and not assignments and path.is_dir():
-        missing = [n for n in names if not started(path, n)]
+    if only_present and not assignments and files is not None:
+        missing = [n for n in names if not started(path, n, files)]
         names = [n for n in names if n not in missing]
     references = {name: reference_measurements(RUBRICS[name], profile) for name in names}
     results: dict[str, AssignmentResult] = {}
@@ -52,7 +53,7 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
     for name in names:
         rubric, file = RUBRICS[name], None
         try:
-            file = path if path.is_file() else locate(path, name)
+            file = path if path.is_file() else locate(path, name, files)
             if file is None:
                 raise LoadError(f"no file for '{name}' in the submission: expected {name}.py or {name}.ipynb")
             sources.append((rubric, load(file, name)))

@@ -93,13 +93,13 @@ def _foreign_folder(folder: Path) -> bool:
     return "cnn-grader" in text
 
 
-def locate(root: Path, assignment: str) -> Path | None:
-    """The one file of `root` that holds `assignment`, or None.
+def locate(root: Path, assignment: str, files: list[Path] | None = None) -> Path | None:
+    """The one file of `root` that holds `assignment`, or None (`files`: `candidate_files(root)`, if known).
 
     Where several files are candidates, the untouched stubs among them (every function still raises
     NotImplementedError) give way to the one the student worked in: a student repository holds both gap.py and
     gap.ipynb from the release. Two candidates with work in them are an error naming both."""
-    candidates = [p for p in candidate_files(root) if matches(p.name, assignment)]
+    candidates = [p for p in (candidate_files(root) if files is None else files) if matches(p.name, assignment)]
     if len(candidates) > 1:
         worked = [p for p in candidates if not _untouched_stub(p, assignment)]
         candidates = worked or candidates[:1]
@@ -112,9 +112,10 @@ def locate(root: Path, assignment: str) -> Path | None:
     return candidates[0] if candidates else None
 
 
-def started(root: Path, assignment: str) -> bool:
-    """Whether `root` holds a file of `assignment` that is not an untouched stub."""
-    return any(matches(p.name, assignment) and not _untouched_stub(p, assignment) for p in candidate_files(root))
+def started(root: Path, assignment: str, files: list[Path] | None = None) -> bool:
+    """Whether `root` holds a file of `assignment` that is not an untouched stub (`files` as for `locate`)."""
+    return any(matches(p.name, assignment) and not _untouched_stub(p, assignment)
+               for p in (candidate_files(root) if files is None else files))
 
 
 def _untouched_stub(path: Path, assignment: str) -> bool:

@@ -89,29 +89,26 @@ def html_page(result: SubmissionResult, folder: Path) -> str:
 
 
 def _summary_html(result: SubmissionResult) -> list[str]:
-    """The summary first: points per assignment, then each failed check with its cause in one line."""
+    """The summary first (`summary.overview`): points per assignment, then each failed check with its cause in one
+    line."""
     from html import escape
 
+    facts = summary.overview(result)
     parts = ["<section aria-label='summary'><h2>Summary</h2><table><tr><th>assignment</th><th>file</th>"
              "<th>points</th><th>checks failed</th></tr>"]
-    for a in result.assignments:
-        failed = sum(not c.passed for c in a.checks if not c.hidden)
+    for a, failed in facts.rows:
         parts.append(f"<tr><td>{escape(a.name)}</td><td>{escape(a.file or 'no file')}</td>"
                      f"<td>{a.score:g} / {a.max_score:g}</td><td>{failed}</td></tr>")
     parts.append("</table>")
-    failures = [c for a in result.assignments for c in a.checks if not c.passed and not c.hidden]
-    if failures:
+    if facts.failures:
         parts.append("<h3>What to fix</h3><ul class='fix'>")
         parts += [f"<li><b>{escape(c.assignment)}</b> / {escape(c.category)}: {escape(c.description)} "
-                  f"({c.score:g}/{c.max_score:g}): {escape(summary.first_line(c.output))}</li>" for c in failures]
+                  f"({c.score:g}/{c.max_score:g}): {escape(summary.first_line(c.output))}</li>" for c in facts.failures]
         parts.append("</ul>")
-    hidden = [c for a in result.assignments for c in a.checks if c.hidden]
-    if hidden:
-        parts.append(f"<p class='note'>{len(hidden)} hidden check(s) worth {sum(c.max_score for c in hidden):g} "
-                     "points are counted in the total; what each found is shown after the due date.</p>")
-    if result.extra.get("missing"):
-        parts.append(f"<p class='note'>Not started, so not scored here: {escape(', '.join(result.extra['missing']))}"
-                     ".</p>")
+    if facts.hidden:
+        parts.append(f"<p class='note'>{escape(facts.hidden_text)}</p>")
+    if facts.missing:
+        parts.append(f"<p class='note'>{escape(facts.missing_text)}</p>")
     parts.append("</section>")
     return parts
 

@@ -6,16 +6,44 @@ no images of ours, so a curve is a small table of its figures per epoch."""
 
 from __future__ import annotations
 
-from grader.results import CheckResult, SubmissionResult
+from dataclasses import dataclass
+
+from grader.results import AssignmentResult, CheckResult, SubmissionResult
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the summary says, for every renderer of it (this Markdown, the feedback page's HTML)."""
+
+    rows: tuple[tuple[AssignmentResult, int], ...]  # each assignment and its visible checks failed
+    failures: tuple[CheckResult, ...]  # the visible checks failed, in order
+    hidden: tuple[CheckResult, ...]
+    missing: tuple[str, ...]  # assignments not started, not scored
+
+    @property
+    def hidden_text(self) -> str:
+        return (f"{len(self.hidden)} hidden check(s) worth {sum(c.max_score for c in self.hidden):g} points are "
+                "graded now and counted in the total above; what each found is shown after the due date.")
+
+    @property
+    def missing_text(self) -> str:
+        return f"Not started (no file, or the stub untouched), so not scored here: {', '.join(self.missing)}."
+
+
+def overview(result: SubmissionResult) -> Overview:
+    checks = [c for a in result.assignments for c in a.checks]
+    return Overview(tuple((a, sum(not c.passed for c in a.checks if not c.hidden)) for a in result.assignments),
+                    tuple(c for c in checks if not c.passed and not c.hidden), tuple(c for c in checks if c.hidden),
+                    tuple(result.extra.get("missing") or ()))
 
 
 def markdown(result: SubmissionResult) -> str:
+    facts = overview(result)
     lines = [f"**Score: {result.score:g} / {result.max_score:g}** ({result.percent:.0f}%)", "",
              "| assignment | file | points | checks failed |", "|---|---|---:|---:|"]
-    for a in result.assignments:
-        failed = sum(not c.passed for c in a.checks if not c.hidden)
+    for a, failed in facts.rows:
         lines.append(f"| {a.name} | {_cell(a.file or 'no file')} | {a.score:g} / {a.max_score:g} | {failed} |")
-    failures = [c for a in result.assignments for c in a.checks if not c.passed and not c.hidden]
+    failures = facts.failures
     if failures:
         lines += ["", "### What to fix", ""]
         seen: dict[str, str] = {}
@@ -33,15 +61,10 @@ def markdown(result: SubmissionResult) -> str:
         for check in curves:
             lines += curve_table(check)
     lines += ["", "### What the total includes", ""]
-    hidden = [c for a in result.assignments for c in a.checks if c.hidden]
-    if hidden:
-        lines.append(f"- {len(hidden)} hidden check(s) worth {sum(c.max_score for c in hidden):g} points are graded "
-                     "now and counted in the total above; what each found is shown after the due date.")
-    else:
-        lines.append("- No hidden checks: every check that counts is listed here.")
-    if result.extra.get("missing"):
-        lines.append(f"- Not started (no file, or the stub untouched), so not scored here: "
-                     f"{', '.join(result.extra['missing'])}.")
+    lines.append(f"- {facts.hidden_text}" if facts.hidden else "- No hidden checks: every check that counts is listed "
+                 "here.")
+    if facts.missing:
+        lines.append(f"- {facts.missing_text}")
     lines.append("- Every check, with its full message, is listed below this summary.")
     return "\n".join(lines) + "\n"
 
