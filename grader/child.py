@@ -8,7 +8,6 @@ the error with the student's own traceback lines. It judges nothing.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import faulthandler
 import json
@@ -99,9 +98,9 @@ def _execute(name: str, cells: list[Cell]) -> tuple[types.ModuleType, str | None
 
 def _run_probe(module: types.ModuleType, probe: ProbeCall, labels: set[str]) -> dict[str, Any]:
     """The fields of the probe's `ProbeResult`."""
-    if not probe.value:  # plain functions build no model
-        from grader.measure import fresh_session
+    from grader.measure import fresh_session
 
+    if not probe.value:  # plain functions build no model
         fresh_session(0)
     if probe.harness:
         from grader import harness
@@ -111,12 +110,19 @@ def _run_probe(module: types.ModuleType, probe: ProbeCall, labels: set[str]) -> 
             return builder(module, *args, **kwargs)
     else:
         function = getattr(module, probe.function)
-    from grader.measure import VALUE_MEASURES, zero_weights
+    from grader.measure import NEEDS_STORAGE, VALUE_MEASURES, unallocated_weights, zero_weights
 
-    # Weights whose values nothing reads start at zero: the grader measures what it rebuilds, and values only where
-    # a measure runs the model (then the student's initialisers are kept).
-    unread = not probe.value and not VALUE_MEASURES.intersection(probe.measures)
-    with zero_weights() if unread else contextlib.nullcontext():
+    # Weights whose values nothing reads get no storage (and would start at zero): the grader measures what it
+    # rebuilds, and values only where a measure runs the model (then the student's initialisers are kept). Code that
+    # needs a weight's storage (an array as initial value, say) is run again with its weights allocated.
+    if probe.value or VALUE_MEASURES.intersection(probe.measures):
+        return _call_probe(function, probe, labels)
+    with zero_weights(), unallocated_weights():
+        result = _call_probe(function, probe, labels)
+    if NEEDS_STORAGE not in (result.get("error") or ""):
+        return result
+    fresh_session(0)
+    with zero_weights():
         return _call_probe(function, probe, labels)
 
 

@@ -187,10 +187,11 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, t
         measured_hits += 1
         _MEASURED.move_to_end(key)
         return Outcome(returned=message.returned, measured=copy.deepcopy(_MEASURED[key]))
-    if not VALUE_MEASURES.intersection(probe.measures):
+    unread = not VALUE_MEASURES.intersection(probe.measures)
+    if unread:
         with_zero_initialisers(message.model)  # in place: the message is not read again
     try:
-        model = rebuild(message.model, max_params=max_params)
+        model = rebuild(message.model, max_params=max_params, allocate=not unread)
         measured = measure(model, probe.sizes, probe.measures)
     except RebuildError as exc:
         return Outcome(returned=message.returned, error=str(exc))

@@ -80,3 +80,50 @@ def test_zero_initialisers_change_no_structural_measurement() -> None:
     sizes = ((64, 64), (96, 80))
     real, cheap = measure(rebuild(config), sizes, wanted), measure(rebuild(zeroed), sizes, wanted)
     assert cheap == real
+    unallocated = rebuild(json.loads(text), allocate=False)
+    assert all(w._value is None for w in unallocated.weights)  # no storage: shapes and configuration only
+    assert measure(unallocated, sizes, wanted) == real
+
+
+def _probe(source: str, measures: tuple[str, ...]) -> tuple[dict, dict]:
+    """What the child sends for one call of `build` defined in `source` (run here, as the child runs it), and what
+    the code saw."""
+    import types
+
+    from grader import child
+    from grader.contract import ProbeCall
+
+    module = types.ModuleType("student_probe")
+    exec(compile(source, "student.py", "exec"), module.__dict__)
+    call = ProbeCall("p", "build", [], {}, None, None, list(measures), [], False)
+    return child._run_probe(module, call, {"student.py"}), module.seen
+
+
+BUILDER = """
+import keras, numpy as np
+def build():
+    inputs = keras.Input((8, 8, 3))
+    conv = keras.layers.Conv2D(4, 3, kernel_initializer="ones")
+    outputs = conv(inputs)
+    seen["kernel_sum"] = float(conv.kernel.numpy().sum())  # reading a weight works, stored or not
+    if needs_storage:
+        keras.Variable(np.zeros(3))  # refused where weights get no storage
+    return keras.Model(inputs, outputs)
+seen = {}
+"""
+
+
+@pytest.mark.parametrize("needs_storage", [False, True])
+def test_a_structure_probe_builds_without_storage_and_code_that_needs_it_is_run_again_with_it(needs_storage) -> None:
+    result, seen = _probe(BUILDER + f"needs_storage = {needs_storage}\n", ("params", "structure"))
+    assert result["error"] is None and result["returned"] == "Functional"
+    # The configuration keeps the student's initialiser; the values read were the zeros of an unread weight.
+    assert result["model"]["config"]["layers"][1]["config"]["kernel_initializer"]["class_name"] == "Ones"
+    assert seen["kernel_sum"] == 0.0
+    assert rebuild(result["model"]).count_params() == 3 * 3 * 3 * 4 + 4
+
+
+def test_a_value_probe_keeps_the_students_initialisers() -> None:
+    result, seen = _probe(BUILDER + "needs_storage = False\n", ("probabilities",))
+    assert result["error"] is None
+    assert seen["kernel_sum"] == 3 * 3 * 3 * 4  # the student's "ones", allocated
