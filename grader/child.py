@@ -22,8 +22,9 @@ from grader import contract
 from grader.contract import AssignmentJob, Begin, Cell, Done, End, Load, ProbeCall, ProbeResult, Started
 
 
-def main() -> None:
-    channel = int(sys.argv[1])
+def main(channel: int | None = None) -> None:
+    """Run the job on stdin, answering on the `channel` file descriptor (argv[1] when run as a program)."""
+    channel = int(sys.argv[1]) if channel is None else channel
     job = contract.Job.from_wire(sys.stdin.read())
     sys.stdin.close()
 

@@ -29,6 +29,13 @@ SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc"
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
+    confine(spec)
+    command = spec["command"]
+    os.execv(command[0], command)
+
+
+def confine(spec: dict) -> None:
+    """Everything but the exec: the mounts, then the unprivileged user (also `grader.forkserver`'s way in)."""
     os.umask(0o022)  # the folders made below must be passable by the child's user
     here = os.getcwd()  # in the scratch folder: entered again once its own tmpfs covers it
     uid = spec["uid"]
@@ -63,8 +70,6 @@ def main() -> None:
     os.setresuid(uid, uid, uid)  # from root to another user: every capability goes too
     if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise SystemExit("grader.jail: could not set no_new_privs")
-    command = spec["command"]
-    os.execv(command[0], command)
 
 
 def _covering(folder: Path, keep: list[Path]) -> str:

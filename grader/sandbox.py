@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from grader import contract, locations
+from grader import contract, forkserver, locations
 from grader.contract import Begin, Done, End, Job, Message
 
 M = TypeVar("M", bound=Message)
@@ -121,12 +121,16 @@ _PRIVATE_MB = 64
 SCRATCH_MB = 256
 
 
-def _jailed(command: list[str], scratch: Path, hidden: list[str]) -> list[str]:
-    spec = {"keep": _kept_paths(scratch), "hide": hidden, "private": list(PRIVATE_FOLDERS),
+def _jail_spec(scratch: Path, hidden: list[str], command: list[str] | None = None) -> dict[str, Any]:
+    """What `grader.jail` shows the child, and the user it becomes."""
+    return {"keep": _kept_paths(scratch), "hide": hidden, "private": list(PRIVATE_FOLDERS),
             "private_mb": _PRIVATE_MB, "scratch": str(scratch.resolve()), "scratch_mb": SCRATCH_MB,
             "uid": _CHILD_UID, "command": command}
+
+
+def _jailed(command: list[str], scratch: Path, hidden: list[str]) -> list[str]:
     return ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--net", "--ipc", "--mount-proc", "--",
-            sys.executable, "-I", "-m", "grader.jail", json.dumps(spec)]
+            sys.executable, "-I", "-m", "grader.jail", json.dumps(_jail_spec(scratch, hidden, command))]
 
 
 @dataclass(frozen=True)
@@ -280,33 +284,43 @@ def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
     output_path = scratch / "output.txt"
     result = ChildRun(expected=tuple(a.module for a in job.assignments))
 
-    def set_limits() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        # Per user and counting threads, of which TensorFlow starts many; root is exempt, the jail's user is not.
-        resource.setrlimit(resource.RLIMIT_NPROC, (4096, 4096))
+    # RLIMIT_NPROC is per user and counts threads, of which TensorFlow starts many; root is exempt, the jail's user
+    # is not.
+    rlimits = {"RLIMIT_FSIZE": limits.output_bytes, "RLIMIT_CORE": 0, "RLIMIT_NPROC": 4096}
 
-    command = [sys.executable, "-I", "-m", "grader.child", str(write_fd)]
-    if isolation().namespaces:
-        command = _jailed(command, scratch, list(isolation().hidden))
+    def set_limits() -> None:
+        for name, value in rlimits.items():
+            resource.setrlimit(getattr(resource, name), (value, value))
+
+    jailed = isolation().namespaces
+    env = _environment(scratch, limits.threads)
     start = time.monotonic()
     with open(output_path, "wb") as output:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-            env=_environment(scratch, limits.threads),
-            pass_fds=(write_fd,),
-            start_new_session=True,
-            preexec_fn=set_limits,
-        )
+        process: Any = None
+        if forkserver.enabled():  # a fork of a process that has TensorFlow imported already
+            spec = _jail_spec(scratch, list(isolation().hidden)) if jailed else None
+            process = forkserver.spawn(workdir, env, rlimits, spec, output.fileno(), write_fd)
+        waiter = process.pid if process is not None and jailed else None  # outside the jail, running no student code
+        if process is None:
+            command = [sys.executable, "-I", "-m", "grader.child", str(write_fd)]
+            if jailed:
+                command = _jailed(command, scratch, list(isolation().hidden))
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                env=env,
+                pass_fds=(write_fd,),
+                start_new_session=True,
+                preexec_fn=set_limits,
+            )
     os.close(write_fd)
     result.assignment_started = start
     reader = _Reader(read_fd, result.on_receive, result.refuse)
     reader.start()
-    watchdog = threading.Thread(target=_watch, args=(process, limits, result), daemon=True)
+    watchdog = threading.Thread(target=_watch, args=(process, limits, result, waiter), daemon=True)
     watchdog.start()
     try:
         assert process.stdin is not None
@@ -343,13 +357,14 @@ def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
     return result
 
 
-def _watch(process: subprocess.Popen, limits: Limits, result: ChildRun) -> None:
-    """Stop the child's whole process group when it runs out of time (per assignment) or memory."""
+def _watch(process: Any, limits: Limits, result: ChildRun, waiter: int | None = None) -> None:
+    """Stop the child's whole process group when it runs out of time (per assignment) or memory. `waiter`: a
+    process of the group that runs no student code, whose memory is not the child's (the fork server's waiter)."""
     while process.poll() is None:
         if time.monotonic() - result.assignment_started > limits.timeout:
             result.stop_reason = f"your code was stopped after the time limit of {limits.timeout:g} s"
             break
-        count, rss = _group_usage(process.pid)
+        count, rss = _group_usage(process.pid, waiter)
         result.resident_bytes = rss
         result.peak_bytes[result.assignment] = max(rss, result.peak_bytes.get(result.assignment, 0))
         if count > limits.processes:
@@ -393,9 +408,10 @@ class _Reader(threading.Thread):
             self.queue.put(_END)
 
 
-def _group_usage(pgid: int) -> tuple[int, int]:
-    """How many processes, and how many resident bytes, in the process group `pgid` and in the PID namespace of
-    its processes if they have their own (a process that left the group by a new session still counts)."""
+def _group_usage(pgid: int, waiter: int | None = None) -> tuple[int, int]:
+    """How many processes, and how many resident bytes (but `waiter`'s), in the process group `pgid` and in the PID
+    namespace of its processes if they have their own (a process that left the group by a new session still
+    counts)."""
     processes = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -406,6 +422,8 @@ def _group_usage(pgid: int) -> tuple[int, int]:
     for group, ns, entry in processes:
         if group == pgid or ns in namespaces:
             count += 1
+            if entry == str(waiter):
+                continue
             try:
                 with open(f"/proc/{entry}/statm", "rb") as f:
                     total += int(f.read().split()[1]) * _PAGE

@@ -1,0 +1,356 @@
+"""A process that imports TensorFlow once and forks a fresh child from that state for each submission.
+
+    python -I -m grader.forkserver FD
+
+Importing TensorFlow costs a child 4 to 6 s of CPU, a third of grading a correct submission; a batch worker grades
+student after student. The server imports what the child imports (Keras, TensorFlow, `grader.child`), runs no
+TensorFlow operation and never any student code, then waits on its control socket (FD). For each request it forks:
+the new process leads its own session, takes the request's standard input, output and result channel, limits,
+working folder and environment, enters the jail when asked (the same namespaces and mounts as
+`unshare ... python -m grader.jail`, then the unprivileged user) and runs `grader.child`. So every submission
+still starts from a process in which no other submission's code ever ran, and sees nothing of another's.
+
+The grader's side (`spawn`) keeps one server per grader process and thread count, and gives the sandbox a handle
+that behaves as `subprocess.Popen` does for what it needs (pid, stdin, poll, wait). Where the server cannot start or
+answer, `spawn` returns None and the sandbox starts a fresh interpreter as before: it saves time, never decides a
+result. `GRADER_NO_FORKSERVER=1` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any, BinaryIO
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWNET, _CLONE_NEWPID = 0x00020000, 0x08000000, 0x40000000, 0x20000000
+_MAX_REQUEST = 1 << 20
+_START_SECONDS = 180.0  # importing TensorFlow on a slow, busy machine
+_SETUP_FAILED = 70  # a forked process that could not become the child (never the student's doing)
+
+
+def _prctl(option: int, value: int) -> None:
+    if ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+# The server.
+
+def main() -> None:
+    control = socket.socket(fileno=int(sys.argv[1]))
+    # Code of the grader's own user (no jail) may not read this process's memory or trace it: it is the start of
+    # every later submission's child. Each forked process is made dumpable again.
+    _prctl(_PR_SET_DUMPABLE, 0)
+    warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork")  # TensorFlow's idle threads: see README
+    import gc
+
+    import keras  # noqa: F401  what grader.child imports, in the order it does
+    import tensorflow  # noqa: F401
+
+    from grader import child, jail, measure, notebook  # noqa: F401
+
+    gc.collect()
+    gc.freeze()  # the children share these pages: no collection of theirs walks (and copies) them
+    control.send(json.dumps({"ready": os.getpid()}).encode())
+    children: set[int] = set()
+    while True:
+        readable, _, _ = select.select([control], [], [], 0.05)
+        if readable:
+            try:
+                data, fds, _, _ = socket.recv_fds(control, _MAX_REQUEST, 3)
+            except OSError:
+                data, fds = b"", []
+            if not data:  # the grader is gone: so are the children (they die with this process)
+                break
+            pid = _fork(json.loads(data), fds, control)
+            for fd in fds:
+                os.close(fd)
+            if pid:
+                children.add(pid)
+            control.send(json.dumps({"pid": pid}).encode())
+        _reap(control, children)
+    for pid in children:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def _reap(control: socket.socket, children: set[int]) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        with contextlib.suppress(OSError):
+            control.send(json.dumps({"exited": pid, "status": status}).encode())
+
+
+def _fork(request: dict[str, Any], fds: list[int], control: socket.socket) -> int:
+    """Fork the child of one request; returns its pid once it leads its own session (0 if it could not start)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = _SETUP_FAILED
+        try:
+            control.close()
+            code = _become_child(request, *fds)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+    # Answer only once the child leads its own session, so that the grader can kill its whole group at once.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if os.getpgid(pid) == pid:
+                break
+        except ProcessLookupError:
+            break
+        time.sleep(0.0002)
+    return pid
+
+
+def _become_child(request: dict[str, Any], stdin: int, output: int, channel: int) -> int:
+    """In the forked process: what `subprocess.Popen` and the jail did for a fresh interpreter, then the child."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the server's end is this process's end
+    _prctl(_PR_SET_DUMPABLE, 1)
+    os.setsid()
+    os.dup2(stdin, 0)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    os.close(stdin)
+    os.close(output)
+    limits = request["rlimits"]
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, name), (value, value))
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    from grader import child
+
+    sys.argv = [child.__file__, str(channel)]  # as `python -m grader.child FD` has it
+    if request.get("jail") is not None:
+        return _in_namespaces(request["jail"], channel)
+    child.main(channel)
+    return 0
+
+
+def _in_namespaces(spec: dict[str, Any], channel: int) -> int:
+    """`unshare --pid --fork --kill-child --mount --net --ipc --mount-proc`, then `grader.jail` without its exec."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC) != 0:
+        raise OSError(ctypes.get_errno(), "unshare failed")
+    pid = os.fork()
+    if pid:  # waits for the namespace's first process and ends as it ended
+        os.close(channel)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+            os.kill(os.getpid(), os.WTERMSIG(status))
+        return os.waitstatus_to_exitcode(status)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    for command in (["mount", "--make-rprivate", "/"], ["mount", "-t", "proc", "-o", "nosuid,noexec,nodev", "proc",
+                                                         "/proc"]):
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    from grader import child, jail
+
+    jail.confine(spec)
+    child.main(channel)
+    return 0
+
+
+# The grader's side.
+
+class Forked:
+    """A child forked by the server, as the sandbox uses a `subprocess.Popen`."""
+
+    def __init__(self, pid: int, stdin: BinaryIO, server: _Server) -> None:
+        self.pid = pid
+        self.stdin = stdin
+        self.returncode: int | None = None
+        self._server = server
+        self._ended = threading.Event()
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self) -> int:
+        while not self._ended.wait(0.5):
+            if not self._server.alive:
+                self._end(-signal.SIGKILL)  # the server died, and its children with it
+        assert self.returncode is not None
+        return self.returncode
+
+    def _end(self, code: int) -> None:
+        if self.returncode is None:
+            self.returncode = code
+        self._ended.set()
+
+
+class _Server:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.owner = os.getpid()
+        self.home = Path(tempfile.mkdtemp(prefix="grade-forkserver-"))
+        env = {**env, "HOME": str(self.home), "TMPDIR": str(self.home), "KERAS_HOME": str(self.home / ".keras")}
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.control = ours
+        self.log = open(self.home / "server.log", "wb")  # noqa: SIM115  kept open for the server's life
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "grader.forkserver", str(theirs.fileno())], pass_fds=(theirs.fileno(),),
+            env=env, cwd=self.home, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=lambda: _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL))
+        theirs.close()
+        self.alive = True
+        self.lock = threading.Lock()
+        self.children: dict[int, Forked] = {}
+        self.early: dict[int, int] = {}  # exit statuses of children not yet handed out
+        self.lock_children = threading.Lock()
+        self.replies: list[dict[str, Any]] = []
+        self.replied = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        ready = self._reply(_START_SECONDS)
+        if ready is None or "ready" not in ready:
+            tail = (self.home / "server.log").read_bytes()[-2000:].decode(errors="replace")
+            self.close()
+            raise OSError(f"the fork server did not start: {tail.strip() or 'no answer'}")
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self.control.recv(_MAX_REQUEST)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            message = json.loads(data)
+            if "exited" in message:
+                with self.lock_children:
+                    forked = self.children.pop(message["exited"], None)
+                    if forked is None:  # ended before `spawn` took its pid
+                        self.early[message["exited"]] = message["status"]
+                if forked is not None:
+                    forked._end(os.waitstatus_to_exitcode(message["status"]))
+                continue
+            with self.replied:
+                self.replies.append(message)
+                self.replied.notify_all()
+        self.alive = False
+        with self.replied:
+            self.replied.notify_all()
+        with self.lock_children:
+            orphans = list(self.children.values())
+        for forked in orphans:
+            forked._end(-signal.SIGKILL)
+
+    def _reply(self, timeout: float) -> dict[str, Any] | None:
+        deadline = time.monotonic() + timeout
+        with self.replied:
+            while not self.replies and self.alive and time.monotonic() < deadline:
+                self.replied.wait(0.5)
+            return self.replies.pop(0) if self.replies else None
+
+    def spawn(self, request: dict[str, Any], output: int, channel: int) -> Forked | None:
+        with self.lock:
+            stdin_read, stdin_write = os.pipe()
+            try:
+                socket.send_fds(self.control, [json.dumps(request).encode()], [stdin_read, output, channel])
+            except OSError:
+                self.alive = False
+                os.close(stdin_write)
+                return None
+            finally:
+                os.close(stdin_read)
+            reply = self._reply(60.0)
+            pid = (reply or {}).get("pid")
+            if not pid:
+                os.close(stdin_write)
+                return None
+            forked = Forked(pid, os.fdopen(stdin_write, "wb"), self)
+            with self.lock_children:
+                self.children[pid] = forked
+                status = self.early.pop(pid, None)
+            if status is not None:
+                self.children.pop(pid, None)
+                forked._end(os.waitstatus_to_exitcode(status))
+            return forked
+
+    def close(self) -> None:
+        self.alive = False
+        with contextlib.suppress(OSError):
+            self.control.close()
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+_servers: dict[str, _Server] = {}
+_servers_lock = threading.Lock()
+_warned = False
+
+
+def enabled() -> bool:
+    return not os.environ.get("GRADER_NO_FORKSERVER")
+
+
+def spawn(cwd: Path, env: dict[str, str], rlimits: dict[str, int], jail: dict[str, Any] | None, output: int,
+          channel: int) -> Forked | None:
+    """A child started by this process's server for `env` (started first if need be), or None where there is no
+    server to start it: then the caller starts a fresh interpreter."""
+    global _warned
+    request = {"cwd": str(cwd), "env": env, "rlimits": rlimits, "jail": jail}
+    key = json.dumps({k: v for k, v in env.items() if k not in ("HOME", "TMPDIR", "KERAS_HOME")}, sort_keys=True)
+    with _servers_lock:
+        server = _servers.get(key)
+        if server is not None and (not server.alive or server.owner != os.getpid()):
+            if server.owner == os.getpid():
+                server.close()
+            server = None
+        if server is None:
+            try:
+                server = _servers[key] = _Server(env)
+            except OSError as exc:
+                if not _warned:
+                    print(f"grade: {exc}; each child imports TensorFlow itself", file=sys.stderr)
+                    _warned = True
+                return None
+    return server.spawn(request, output, channel)
+
+
+def close_all() -> None:
+    """Stop this process's servers (they also stop when it exits)."""
+    with _servers_lock:
+        for server in _servers.values():
+            if server.owner == os.getpid():
+                server.close()
+        _servers.clear()
+
+
+if __name__ == "__main__":
+    main()
