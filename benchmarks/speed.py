@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -171,11 +172,52 @@ def make_class(root: Path, submission: Path, students: int) -> dict[str, int]:
 
 
 def batch_once(root: Path, cache: Path, out: Path, jobs: int) -> dict[str, Any]:
-    seconds, peak, done = _run([sys.executable, "-m", "grader", "batch", str(root), "--out", str(out),
-                                "--jobs", str(jobs), "--force"], cache)
+    """One `grade batch`: its time, its largest process, and per worker the largest grader process, child and fork
+    server (sampled while it runs)."""
+    servers = _Sampler("grader.forkserver")
+    servers.start()
+    try:
+        seconds, peak, done = _run([sys.executable, "-m", "grader", "batch", str(root), "--out", str(out),
+                                    "--jobs", str(jobs), "--force"], cache)
+    finally:
+        servers.stop()
     if done.returncode:
         sys.exit(f"grade batch failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    return {"seconds": seconds, "peak_mb": peak}
+    grader_mb = child_mb = 0.0
+    for path in (out / "results").glob("*.json"):
+        extra = json.loads(path.read_text()).get("extra_data", {})
+        grader_mb = max(grader_mb, extra.get("grader_peak_mb") or 0)
+        child_mb = max([child_mb, *(a.get("child_peak_mb") or 0 for a in extra.get("assignments", {}).values())])
+    return {"seconds": seconds, "peak_mb": peak, "grader_mb": grader_mb, "child_mb": child_mb,
+            "server_mb": servers.peak_mb, "servers": len(servers.seen)}
+
+
+class _Sampler(threading.Thread):
+    """The largest resident memory of any process whose command line holds `marker`, sampled twice a second."""
+
+    def __init__(self, marker: str) -> None:
+        super().__init__(daemon=True)
+        self.marker = marker.encode()
+        self.peak_mb = 0.0
+        self.seen: set[str] = set()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    if self.marker not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        continue
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+                self.seen.add(pid)
+                self.peak_mb = max(self.peak_mb, rss / 1024)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
 
 
 def main() -> None:
@@ -232,7 +274,9 @@ def main() -> None:
                 per = figures["seconds"] / args.students
                 print(f"   --jobs {jobs}: {figures['seconds']:.1f} s ({per:.1f} s a student, "
                       f"{3600 / per:.0f} students an hour, a class of 200 in {200 * per / 60:.0f} min), largest "
-                      f"process {figures['peak_mb']:,.0f} MB", flush=True)
+                      f"process {figures['peak_mb']:,.0f} MB; per worker at most: grader {figures['grader_mb']:,.0f} "
+                      f"MB, child {figures['child_mb']:,.0f} MB, fork server {figures['server_mb']:,.0f} MB "
+                      f"({figures['servers']} servers)", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -9,7 +9,8 @@ and the repository history) under empty, unreadable tmpfs mounts; gives the chil
 /dev/shm and /run/lock (every folder anyone may write to); copies the scratch folder into a size-limited tmpfs of
 its own (what the child writes never reaches the disk, and goes with the namespace); then becomes an unprivileged
 user (no groups, no capabilities, no new privileges) and executes the child. The mounts exist only in the child's
-namespace: the grader and everything else on the machine still see the real files.
+namespace: the grader and everything else on the machine still see the real files. The fork server enters the same
+namespaces itself and calls `confine`, which is all of this but the exec.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 The child gets its own process group and session, a scratch copy of the submission as working directory, a
 scrubbed environment, a wall-clock deadline for each assignment it runs, a cap on resident memory (watched from
 here, because TensorFlow reserves far more virtual memory than it uses) and a cap on the bytes it may print.
-Whatever happens, every process of its group is killed at the end.
+Whatever happens, every process of its group is killed at the end. The child is forked from this process's fork
+server (`grader.forkserver`, TensorFlow imported once) or, where there is none, started as a fresh interpreter.
 
 When the grader runs as root and the kernel allows it, the child also gets its own PID, mount and network
 namespaces and runs as an unprivileged user (`grader.jail`): it cannot see the grader's processes, reach the
