@@ -3,6 +3,9 @@ each with a plot of every training curve beside the reference's."""
 
 from __future__ import annotations
 
+import functools
+import io
+import json
 from pathlib import Path
 
 from grader.reports import summary
@@ -115,12 +118,18 @@ def _summary_html(result: SubmissionResult) -> list[str]:
 
 def plot_curves(check: CheckResult, path: Path) -> None:
     """The student's loss and validation accuracy beside the reference's, as a PNG."""
+    path.write_bytes(_curves_png(json.dumps(check.data["curves"], sort_keys=True)))  # type: ignore[index]
+
+
+@functools.lru_cache(maxsize=64)
+def _curves_png(curves_json: str) -> bytes:
+    """Drawn once per process for the same curves: in a class most students' runs are the reference's (cached)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curves = check.data["curves"]  # type: ignore[index]
+    curves = json.loads(curves_json)
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(9, 3.4))
     for who, style in (("reference", "--"), ("student", "-")):
         run = curves[who]
@@ -138,5 +147,7 @@ def plot_curves(check: CheckResult, path: Path) -> None:
         axes.legend()
         axes.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100)
     plt.close(figure)
+    return png.getvalue()
