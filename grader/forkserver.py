@@ -18,6 +18,7 @@ result. `GRADER_NO_FORKSERVER=1` turns it off.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import json
@@ -42,6 +43,7 @@ _PR_SET_DUMPABLE = 4
 _CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWNET, _CLONE_NEWPID = 0x00020000, 0x08000000, 0x40000000, 0x20000000
 _MAX_REQUEST = 1 << 20
 _START_SECONDS = 180.0  # importing TensorFlow on a slow, busy machine
+_HOME_PREFIX = "grade-forkserver-"
 _SETUP_FAILED = 70  # a forked process that could not become the child (never the student's doing)
 
 
@@ -57,7 +59,9 @@ def main() -> None:
     # Code of the grader's own user (no jail) may not read this process's memory or trace it: it is the start of
     # every later submission's child. Each forked process is made dumpable again.
     _prctl(_PR_SET_DUMPABLE, 0)
-    warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork")  # TensorFlow's idle threads: see README
+    # TensorFlow's import leaves two idle threads; a fork copies only the calling one, and the child runs no
+    # TensorFlow operation before its own pools start (Python 3.12 warns of the first).
+    warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork")
     import gc
 
     import keras  # noqa: F401  what grader.child imports, in the order it does
@@ -88,6 +92,9 @@ def main() -> None:
     for pid in children:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
+    home = Path(os.environ.get("HOME", ""))
+    if home.name.startswith(_HOME_PREFIX):  # the folder the grader made for it, should the grader not remove it
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _reap(control: socket.socket, children: set[int]) -> None:
@@ -214,7 +221,7 @@ class Forked:
 class _Server:
     def __init__(self, env: dict[str, str]) -> None:
         self.owner = os.getpid()
-        self.home = Path(tempfile.mkdtemp(prefix="grade-forkserver-"))
+        self.home = Path(tempfile.mkdtemp(prefix=_HOME_PREFIX))
         env = {**env, "HOME": str(self.home), "TMPDIR": str(self.home), "KERAS_HOME": str(self.home / ".keras")}
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.control = ours
@@ -328,7 +335,8 @@ def spawn(cwd: Path, env: dict[str, str], rlimits: dict[str, int], jail: dict[st
     key = json.dumps({k: v for k, v in env.items() if k not in ("HOME", "TMPDIR", "KERAS_HOME")}, sort_keys=True)
     with _servers_lock:
         server = _servers.get(key)
-        if server is not None and (not server.alive or server.owner != os.getpid()):
+        if server is not None and (not server.alive or server.process.poll() is not None
+                                   or server.owner != os.getpid()):
             if server.owner == os.getpid():
                 server.close()
             server = None
@@ -351,6 +359,8 @@ def close_all() -> None:
                 server.close()
         _servers.clear()
 
+
+atexit.register(close_all)
 
 if __name__ == "__main__":
     main()
