@@ -153,10 +153,11 @@ def _import_keras_in_background() -> None:
 
 
 # What the grader measured of each exact configuration, in this process: in a class most networks are the same
-# (the reference's, or one of a few mistakes), and a batch worker grades student after student. The figures are a
-# function of the configuration, the probe's sizes and measures and the parameter cap alone (the rebuild is seeded),
-# so a hit gives what measuring again would. Kept in memory, never on disk, where a student's code could plant one.
-_MEASURED: OrderedDict[str, dict] = OrderedDict()
+# (the reference's, or one of a few mistakes), and a batch worker grades student after student. The figures (and the
+# structure signature that keys a training run) are a function of the configuration, the probe's sizes and measures
+# and the parameter cap alone (the rebuild is seeded), so a hit gives what measuring again would; training is cached
+# apart (`convergence.train`). Kept in memory, never on disk, where a student's code could plant one.
+_MEASURED: OrderedDict[str, tuple[dict, str | None]] = OrderedDict()
 _MEASURED_MAX = 2048
 measured_hits = 0  # for the tests and the benchmark
 
@@ -180,33 +181,39 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, t
     foreign = sorted(set(foreign_classes(message.model)))  # decided here from the configuration, not by the child
     if foreign:
         return _measured_in_child(probe, message, foreign, trust_child)
-    config = copy.deepcopy(message.model) if "convergence" in probe.measures else None
-    key = _measure_key(message.model, probe, max_params) if config is None else None
-    if key is not None and key in _MEASURED:
+    training = "convergence" in probe.measures
+    key = _measure_key(message.model, probe, max_params)
+    if key in _MEASURED:
         global measured_hits
         measured_hits += 1
         _MEASURED.move_to_end(key)
-        return Outcome(returned=message.returned, measured=copy.deepcopy(_MEASURED[key]))
-    unread = not VALUE_MEASURES.intersection(probe.measures)
-    if unread:
-        with_zero_initialisers(message.model)  # in place: the message is not read again
-    try:
-        model = rebuild(message.model, max_params=max_params, allocate=not unread)
-        measured = measure(model, probe.sizes, probe.measures)
-    except RebuildError as exc:
-        return Outcome(returned=message.returned, error=str(exc))
-    if key is not None:
-        _MEASURED[key] = copy.deepcopy(measured)
+        measured, shape = copy.deepcopy(_MEASURED[key])
+        config = message.model
+    else:
+        config = copy.deepcopy(message.model) if training else None  # the rebuild consumes the message's
+        unread = not VALUE_MEASURES.intersection(probe.measures)
+        if unread:
+            with_zero_initialisers(message.model)  # in place: the message is not read again
+        try:
+            model = rebuild(message.model, max_params=max_params, allocate=not unread)
+            measured = measure(model, probe.sizes, probe.measures)
+        except RebuildError as exc:
+            return Outcome(returned=message.returned, error=str(exc))
+        shape = None
+        if training:  # what the training runs are keyed by, with the layers
+            from grader.analysis.graph import trace
+            from grader.analysis.structure import signature
+
+            shape = signature(trace(model))
+        _MEASURED[key] = copy.deepcopy((measured, shape))
         while len(_MEASURED) > _MEASURED_MAX:
             _MEASURED.popitem(last=False)
-    if config is not None:
-        from grader.analysis.graph import trace
-        from grader.analysis.structure import signature
+    if training:
         from grader.convergence import PROFILES, train
 
         try:
             budget = dataclasses.replace(PROFILES[profile], **probe.training)
-            measured["convergence"] = train(config, signature(trace(model)), probe.dataset, budget)
+            measured["convergence"] = train(config, shape, probe.dataset, budget)
         except Exception as exc:  # a network that cannot be trained is a result, not a crash
             measured["convergence"] = {"error": f"training failed: {str(exc).strip().splitlines()[0][:300]}"}
     return Outcome(returned=message.returned, measured=measured)
