@@ -178,11 +178,12 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, t
         return Outcome(returned=message.returned)
     from grader.measure import VALUE_MEASURES, RebuildError, foreign_classes, measure, rebuild, with_zero_initialisers
 
-    foreign = sorted(set(foreign_classes(message.model)))  # decided here from the configuration, not by the child
-    if foreign:
-        return _measured_in_child(probe, message, foreign, trust_child)
     training = "convergence" in probe.measures
     key = _measure_key(message.model, probe, max_params)
+    # A configuration measured before had no foreign class: only the grader's own rebuilds are kept.
+    foreign = [] if key in _MEASURED else sorted(set(foreign_classes(message.model)))
+    if foreign:  # decided here from the configuration, not by the child
+        return _measured_in_child(probe, message, foreign, trust_child)
     if key in _MEASURED:
         global measured_hits
         measured_hits += 1
