@@ -186,6 +186,7 @@ def _in_namespaces(spec: dict[str, Any], channel: int) -> int:
     from grader import child, jail
 
     jail.confine(spec)
+    _prctl(_PR_SET_DUMPABLE, 1)  # a change of user clears it; the exec after the jail's set it again
     child.main(channel)
     return 0
 
