@@ -193,7 +193,8 @@ def batch_once(root: Path, cache: Path, out: Path, jobs: int) -> dict[str, Any]:
 
 
 class _Sampler(threading.Thread):
-    """The largest resident memory of any process whose command line holds `marker`, sampled twice a second."""
+    """The largest resident memory of any process whose command line holds `marker` and whose parent's does not (a
+    fork server, not the children it forked, which keep its command line), sampled twice a second."""
 
     def __init__(self, marker: str) -> None:
         super().__init__(daemon=True)
@@ -209,7 +210,10 @@ class _Sampler(threading.Thread):
                     if self.marker not in Path(f"/proc/{pid}/cmdline").read_bytes():
                         continue
                     status = Path(f"/proc/{pid}/status").read_text()
-                except OSError:
+                    parent = next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:"))
+                    if self.marker in Path(f"/proc/{parent}/cmdline").read_bytes():
+                        continue
+                except (OSError, StopIteration):
                     continue
                 rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
                 self.seen.add(pid)

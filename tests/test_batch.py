@@ -25,6 +25,10 @@ def _class(root):
     (root / "dave.zip").write_text("not a zip file")
 
 
+def _tests(path) -> list[tuple]:
+    return [(t["name"], t["score"], t["output"]) for t in json.loads(path.read_text())["tests"]]
+
+
 def test_batch_grades_a_class_in_parallel_and_resumes(tmp_path) -> None:
     root, out = tmp_path / "class", tmp_path / "out"
     _class(root)
@@ -58,6 +62,11 @@ def test_batch_grades_a_class_in_parallel_and_resumes(tmp_path) -> None:
     names = [c.get("name") for c in suites[0].findall("testcase")]
     assert names == [c.get("name") for c in suites[2].findall("testcase")]  # stable: no score inside a name
     assert not any(re.search(r"\(\d+/\d+\)", n) for n in names)
+    # Each student's result is what grading them alone gives (a worker's fork server, measurements and plots reused).
+    for student, folder in (("alice", root / "alice"), ("carol", out / "unpacked" / "carol")):
+        alone = tmp_path / f"{student}-alone.json"
+        CliRunner().invoke(main, [str(folder), "-a", "gap", "--json", str(alone), "-q"])
+        assert _tests(out / "results" / f"{student}.json") == _tests(alone)
 
     roster = tmp_path / "roster.csv"
     roster.write_text("folder,name,canvas_id,email\nalice,Alice,101,a@uni.edu\nbob,Bob,102,b@uni.edu\n"
