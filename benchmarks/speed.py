@@ -6,17 +6,19 @@
    files, make every call the probes make (each model built once) and train the networks the grader had to
    train (those whose run was not already cached). The ratio of 1 to 2 is the grader's overhead.
 3. `grade batch` of a synthetic class of N students (half the reference solutions, a quarter equivalent spellings,
-   a quarter the fixtures' and the example's mistakes) with --jobs 1 and 2: students an hour, a class of 200.
+   a quarter the fixtures' and the example's mistakes) with --jobs 1 and 2: students an hour, a class of 200,
+   and per worker the largest grader process, child and fork server.
 
 Each measurement starts from a fresh copy of a cache that holds only the reference's artifacts and runs.
 
-    python -m benchmarks.speed [--submission DIR] [--students 10] [--repeat 2] [--skip-batch] [--skip-single]
+    python -m benchmarks.speed [--submission DIR] [--students 40] [--repeat 2] [--skip-batch] [--skip-single]
                                [--jobs 1 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -25,19 +27,26 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _run(command: list[str], cache: Path) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Run a command with its own grader cache; returns wall seconds, the peak RSS (MB) of its largest
-    process (itself or any descendant it waited for), and the completed process."""
+def _run(command: list[str], cache: Path, group: Path | None = None
+         ) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Run a command with its own grader cache (in memory cgroup `group`, if given); returns wall seconds, the peak
+    RSS (MB) of its largest process (itself or any descendant it waited for), and the completed process."""
     env = {**os.environ, "GRADER_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+    def enter() -> None:
+        if group is not None:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err, preexec_fn=enter)
         _, status, usage = os.wait4(process.pid, 0)  # wait4, not wait: it also gives the peak memory
         seconds = time.monotonic() - start
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -177,8 +186,10 @@ def batch_once(root: Path, cache: Path, out: Path, jobs: int) -> dict[str, Any]:
     servers = _Sampler("grader.forkserver")
     servers.start()
     try:
-        seconds, peak, done = _run([sys.executable, "-m", "grader", "batch", str(root), "--out", str(out),
-                                    "--jobs", str(jobs), "--force"], cache)
+        with _memory_group() as group:
+            seconds, peak, done = _run([sys.executable, "-m", "grader", "batch", str(root), "--out", str(out),
+                                        "--jobs", str(jobs), "--force"], cache, group)
+            whole = _group_peak_mb(group)
     finally:
         servers.stop()
     if done.returncode:
@@ -189,7 +200,35 @@ def batch_once(root: Path, cache: Path, out: Path, jobs: int) -> dict[str, Any]:
         grader_mb = max(grader_mb, extra.get("grader_peak_mb") or 0)
         child_mb = max([child_mb, *(a.get("child_peak_mb") or 0 for a in extra.get("assignments", {}).values())])
     return {"seconds": seconds, "peak_mb": peak, "grader_mb": grader_mb, "child_mb": child_mb,
-            "server_mb": servers.peak_mb, "servers": len(servers.seen)}
+            "server_mb": servers.peak_mb, "servers": len(servers.seen), "whole_mb": whole}
+
+
+@contextlib.contextmanager
+def _memory_group() -> Iterator[Path | None]:
+    """A fresh memory cgroup (version 1 or 2, no limit) to measure a whole run in, or None where this process may
+    not make one (not root)."""
+    v2 = Path("/sys/fs/cgroup/cgroup.controllers").is_file()
+    group = Path("/sys/fs/cgroup" if v2 else "/sys/fs/cgroup/memory") / f"grade-bench-{os.getpid()}"
+    try:
+        group.mkdir()
+    except OSError:
+        yield None
+        return
+    try:
+        yield group
+    finally:
+        with contextlib.suppress(OSError):
+            group.rmdir()
+
+
+def _group_peak_mb(group: Path | None) -> float | None:
+    """The cgroup's peak memory (page cache included, as a container's limit counts it)."""
+    if group is None:
+        return None
+    for name in ("memory.peak", "memory.max_usage_in_bytes"):
+        if (group / name).is_file():
+            return int((group / name).read_text()) / 2**20
+    return None
 
 
 class _Sampler(threading.Thread):
@@ -227,7 +266,7 @@ class _Sampler(threading.Thread):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submission", type=Path, default=ROOT / "examples" / "submission")
-    parser.add_argument("--students", type=int, default=10)
+    parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=2, help="runs of grade and of the bare work (fastest kept)")
     parser.add_argument("--skip-batch", action="store_true")
     parser.add_argument("--skip-single", action="store_true", help="only the class (3.)")
@@ -281,6 +320,9 @@ def main() -> None:
                       f"process {figures['peak_mb']:,.0f} MB; per worker at most: grader {figures['grader_mb']:,.0f} "
                       f"MB, child {figures['child_mb']:,.0f} MB, fork server {figures['server_mb']:,.0f} MB "
                       f"({figures['servers']} servers)", flush=True)
+                if figures["whole_mb"]:
+                    print(f"   the whole run in a memory cgroup (page cache included): at most "
+                          f"{figures['whole_mb']:,.0f} MB, {figures['whole_mb'] / jobs:,.0f} MB a worker", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
