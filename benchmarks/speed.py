@@ -208,7 +208,7 @@ def _memory_group() -> Iterator[Path | None]:
     """A fresh memory cgroup (version 1 or 2, no limit) to measure a whole run in, or None where this process may
     not make one (not root)."""
     v2 = Path("/sys/fs/cgroup/cgroup.controllers").is_file()
-    group = Path("/sys/fs/cgroup" if v2 else "/sys/fs/cgroup/memory") / f"grade-bench-{os.getpid()}"
+    group = Path("/sys/fs/cgroup" if v2 else "/sys/fs/cgroup/memory") / f"grade-bench-{os.getpid()}-{time.time_ns()}"
     try:
         group.mkdir()
     except OSError:
@@ -217,8 +217,12 @@ def _memory_group() -> Iterator[Path | None]:
     try:
         yield group
     finally:
-        with contextlib.suppress(OSError):
-            group.rmdir()
+        for _ in range(50):  # the fork servers leave a moment after their workers
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
 
 
 def _group_peak_mb(group: Path | None) -> float | None:
