@@ -324,7 +324,8 @@ _warned = False
 
 
 def enabled() -> bool:
-    return not os.environ.get("GRADER_NO_FORKSERVER")
+    """Whether children are forked from a server: on Linux (prctl, namespaces), unless turned off."""
+    return sys.platform == "linux" and not os.environ.get("GRADER_NO_FORKSERVER")
 
 
 def spawn(cwd: Path, env: dict[str, str], rlimits: dict[str, int], jail: dict[str, Any] | None, output: int,
@@ -344,7 +345,7 @@ def spawn(cwd: Path, env: dict[str, str], rlimits: dict[str, int], jail: dict[st
         if server is None:
             try:
                 server = _servers[key] = _Server(env)
-            except OSError as exc:
+            except (OSError, subprocess.SubprocessError) as exc:
                 if not _warned:
                     print(f"grade: {exc}; each child imports TensorFlow itself", file=sys.stderr)
                     _warned = True
