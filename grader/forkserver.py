@@ -23,6 +23,7 @@ import contextlib
 import ctypes
 import json
 import os
+import queue
 import resource
 import select
 import shutil
@@ -38,6 +39,8 @@ import warnings
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from grader.jail import prctl
+
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 _CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWNET, _CLONE_NEWPID = 0x00020000, 0x08000000, 0x40000000, 0x20000000
@@ -47,18 +50,13 @@ _HOME_PREFIX = "grade-forkserver-"
 _SETUP_FAILED = 70  # a forked process that could not become the child (never the student's doing)
 
 
-def _prctl(option: int, value: int) -> None:
-    if ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
-
-
 # The server.
 
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     # Code of the grader's own user (no jail) may not read this process's memory or trace it: it is the start of
     # every later submission's child. Each forked process is made dumpable again.
-    _prctl(_PR_SET_DUMPABLE, 0)
+    prctl(_PR_SET_DUMPABLE, 0)
     # TensorFlow's import leaves two idle threads; a fork copies only the calling one, and the child runs no
     # TensorFlow operation before its own pools start (Python 3.12 warns of the first).
     warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork")
@@ -143,8 +141,8 @@ def _fork(request: dict[str, Any], fds: list[int], control: socket.socket) -> in
 
 def _become_child(request: dict[str, Any], stdin: int, output: int, channel: int) -> int:
     """In the forked process: what `subprocess.Popen` and the jail did for a fresh interpreter, then the child."""
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the server's end is this process's end
-    _prctl(_PR_SET_DUMPABLE, 1)
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the server's end is this process's end
+    prctl(_PR_SET_DUMPABLE, 1)
     os.setsid()
     os.dup2(stdin, 0)
     os.dup2(output, 1)
@@ -179,14 +177,13 @@ def _in_namespaces(spec: dict[str, Any], channel: int) -> int:
             signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
             os.kill(os.getpid(), os.WTERMSIG(status))
         return os.waitstatus_to_exitcode(status)
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    for command in (["mount", "--make-rprivate", "/"], ["mount", "-t", "proc", "-o", "nosuid,noexec,nodev", "proc",
-                                                         "/proc"]):
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     from grader import child, jail
 
+    jail.mount("--make-rprivate", "/")
+    jail.mount("-t", "proc", "-o", "nosuid,noexec,nodev", "proc", "/proc")
     jail.confine(spec)
-    _prctl(_PR_SET_DUMPABLE, 1)  # a change of user clears it; the exec after the jail's set it again
+    prctl(_PR_SET_DUMPABLE, 1)  # a change of user clears it; the exec after the jail's set it again
     child.main(channel)
     return 0
 
@@ -199,24 +196,22 @@ class Forked:
     def __init__(self, pid: int, stdin: BinaryIO, server: _Server) -> None:
         self.pid = pid
         self.stdin = stdin
-        self.returncode: int | None = None
         self._server = server
-        self._ended = threading.Event()
+
+    @property
+    def returncode(self) -> int | None:
+        code = self._server.exits.get(self.pid)
+        if code is None and not self._server.alive:
+            return -signal.SIGKILL  # the server died, and its children with it
+        return code
 
     def poll(self) -> int | None:
         return self.returncode
 
     def wait(self) -> int:
-        while not self._ended.wait(0.5):
-            if not self._server.alive:
-                self._end(-signal.SIGKILL)  # the server died, and its children with it
-        assert self.returncode is not None
-        return self.returncode
-
-    def _end(self, code: int) -> None:
-        if self.returncode is None:
-            self.returncode = code
-        self._ended.set()
+        while (code := self.returncode) is None:
+            time.sleep(0.01)
+        return code
 
 
 class _Server:
@@ -230,17 +225,13 @@ class _Server:
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-m", "grader.forkserver", str(theirs.fileno())], pass_fds=(theirs.fileno(),),
             env=env, cwd=self.home, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=lambda: _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL))
+            start_new_session=True, preexec_fn=lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGKILL))
         theirs.close()
         self.alive = True
-        self.lock = threading.Lock()
-        self.children: dict[int, Forked] = {}
-        self.early: dict[int, int] = {}  # exit statuses of children not yet handed out
-        self.lock_children = threading.Lock()
-        self.replies: list[dict[str, Any]] = []
-        self.replied = threading.Condition()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        self.lock = threading.Lock()  # one request at a time: its reply is the next one
+        self.exits: dict[int, int] = {}  # exit code of each child that ended, by pid (written by the reader only)
+        self.replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
         ready = self._reply(_START_SECONDS)
         if ready is None or "ready" not in ready:
             tail = (self.home / "server.log").read_bytes()[-2000:].decode(errors="replace")
@@ -257,30 +248,17 @@ class _Server:
                 break
             message = json.loads(data)
             if "exited" in message:
-                with self.lock_children:
-                    forked = self.children.pop(message["exited"], None)
-                    if forked is None:  # ended before `spawn` took its pid
-                        self.early[message["exited"]] = message["status"]
-                if forked is not None:
-                    forked._end(os.waitstatus_to_exitcode(message["status"]))
-                continue
-            with self.replied:
-                self.replies.append(message)
-                self.replied.notify_all()
+                self.exits[message["exited"]] = os.waitstatus_to_exitcode(message["status"])
+            else:
+                self.replies.put(message)
         self.alive = False
-        with self.replied:
-            self.replied.notify_all()
-        with self.lock_children:
-            orphans = list(self.children.values())
-        for forked in orphans:
-            forked._end(-signal.SIGKILL)
+        self.replies.put(None)
 
     def _reply(self, timeout: float) -> dict[str, Any] | None:
-        deadline = time.monotonic() + timeout
-        with self.replied:
-            while not self.replies and self.alive and time.monotonic() < deadline:
-                self.replied.wait(0.5)
-            return self.replies.pop(0) if self.replies else None
+        try:
+            return self.replies.get(timeout=timeout)
+        except queue.Empty:
+            return None
 
     def spawn(self, request: dict[str, Any], output: int, channel: int) -> Forked | None:
         with self.lock:
@@ -293,19 +271,11 @@ class _Server:
                 return None
             finally:
                 os.close(stdin_read)
-            reply = self._reply(60.0)
-            pid = (reply or {}).get("pid")
+            pid = (self._reply(60.0) or {}).get("pid")
             if not pid:
                 os.close(stdin_write)
                 return None
-            forked = Forked(pid, os.fdopen(stdin_write, "wb"), self)
-            with self.lock_children:
-                self.children[pid] = forked
-                status = self.early.pop(pid, None)
-            if status is not None:
-                self.children.pop(pid, None)
-                forked._end(os.waitstatus_to_exitcode(status))
-            return forked
+            return Forked(pid, os.fdopen(stdin_write, "wb"), self)
 
     def close(self) -> None:
         self.alive = False

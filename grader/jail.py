@@ -56,7 +56,7 @@ def confine(spec: dict) -> None:
         if folder.is_dir():
             _reveal(folder, [p for p in keep if folder in p.parents], f"mode=1777,size={spec['private_mb']}m")
     scratch.mkdir(parents=True, exist_ok=True)
-    _mount("-t", "tmpfs", "-o", f"mode=755,size={spec['scratch_mb']}m", "scratch", str(scratch))
+    mount("-t", "tmpfs", "-o", f"mode=755,size={spec['scratch_mb']}m", "scratch", str(scratch))
     shutil.copytree(f"/proc/self/fd/{source}", scratch, symlinks=True, dirs_exist_ok=True)
     os.close(source)
     for folder, _, files in os.walk(scratch):
@@ -64,20 +64,28 @@ def confine(spec: dict) -> None:
             os.lchown(path, uid, uid)
     for path in spec["hide"]:
         if os.path.isdir(path):  # a hidden folder may lie in a revealed one, which holds only what is kept
-            _mount("-t", "tmpfs", "-o", "size=4k,mode=000", "hidden", path)
+            mount("-t", "tmpfs", "-o", "size=4k,mode=000", "hidden", path)
     os.chdir(here)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)  # from root to another user: every capability goes too
-    if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        raise SystemExit("grader.jail: could not set no_new_privs")
+    try:
+        prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    except OSError:
+        raise SystemExit("grader.jail: could not set no_new_privs") from None
 
 
 def _covering(folder: Path, keep: list[Path]) -> str:
     return "mode=755" if any(folder in p.parents for p in keep) else "mode=755,size=4k"
 
 
-def _mount(*args: str) -> None:
+def prctl(option: int, value: int) -> None:
+    """prctl(2) with one argument; OSError on failure."""
+    if ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+def mount(*args: str) -> None:
     subprocess.run(["mount", *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -105,7 +113,7 @@ def _reveal(folder: Path, kept: list[Path], options: str = "mode=755") -> None:
     """Cover `folder` (e.g. /root, mode 700, or /tmp) with an empty tmpfs that holds only the `kept` paths
     under it (e.g. the interpreter's prefix, the scratch folder), bind-mounted back from the real tree."""
     handles = [(os.open(path, os.O_PATH), path) for path in kept]  # the real paths, reachable once covered
-    _mount("-t", "tmpfs", "-o", options, "grader", str(folder))
+    mount("-t", "tmpfs", "-o", options, "grader", str(folder))
     for handle, path in handles:
         if os.path.isdir(f"/proc/self/fd/{handle}"):
             path.mkdir(parents=True, exist_ok=True)
