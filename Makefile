@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check calibrate hostile bench lint clean
+.PHONY: demo test check calibrate hostile bench compat lock lint clean
 
-$(STAMP): pyproject.toml
+# The course's own environment: the package's ranges (pyproject.toml), at the exact versions of constraints.txt.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -41,6 +42,19 @@ hostile: $(STAMP)
 # Speed and memory of grading, printed (about 20 min on 2 cores; BENCH_ARGS=--skip-batch: 6 min).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.speed $(BENCH_ARGS)
+
+# The compatibility matrix (not part of `make test`; about 25 min): fresh environments with the oldest supported
+# versions, Colab's and the newest, each grading the reference and the bug fixtures of every assignment, compared
+# with this environment's verdicts and messages. Recorded in benchmarks/results/compat.txt.
+compat: $(STAMP)
+	$(BIN)/python -m benchmarks.compat $(COMPAT_ARGS)
+
+# constraints.txt made again from a fresh environment with the newest versions the ranges admit (then `make test`).
+lock:
+	rm -rf build/lock && $(PYTHON) -m venv build/lock && build/lock/bin/pip install --quiet --upgrade pip
+	build/lock/bin/pip install --quiet '.[test]'
+	{ sed -n '1,/^[^#]/{/^#/p}' constraints.txt; build/lock/bin/pip freeze | grep -v '^cnn-grader'; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf build/lock
 
 lint: $(STAMP)
 	$(BIN)/ruff check grader tests benchmarks

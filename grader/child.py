@@ -24,7 +24,10 @@ from grader.contract import AssignmentJob, Begin, Cell, Done, End, Load, ProbeCa
 
 def main(channel: int | None = None) -> None:
     """Run the job on stdin, answering on the `channel` file descriptor (argv[1] when run as a program)."""
-    channel = int(sys.argv[1]) if channel is None else channel
+    if channel is None:
+        from grader.sandbox.system import open_channel
+
+        channel = open_channel(sys.argv[1])
     job = contract.Job.from_wire(sys.stdin.read())
     sys.stdin.close()
 

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import json
 import os
 import queue
-import resource
 import select
 import shutil
 import signal
@@ -39,11 +37,9 @@ import warnings
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from grader.jail import prctl
+from grader.sandbox import system
+from grader.sandbox.system import PR_SET_DUMPABLE, PR_SET_PDEATHSIG, prctl
 
-_PR_SET_PDEATHSIG = 1
-_PR_SET_DUMPABLE = 4
-_CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWNET, _CLONE_NEWPID = 0x00020000, 0x08000000, 0x40000000, 0x20000000
 _MAX_REQUEST = 1 << 20
 _START_SECONDS = 180.0  # importing TensorFlow on a slow, busy machine
 _HOME_PREFIX = "grade-forkserver-"
@@ -56,7 +52,7 @@ def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     # Code of the grader's own user (no jail) may not read this process's memory or trace it: it is the start of
     # every later submission's child. Each forked process is made dumpable again.
-    prctl(_PR_SET_DUMPABLE, 0)
+    prctl(PR_SET_DUMPABLE, 0)
     # TensorFlow's import leaves two idle threads; a fork copies only the calling one, and the child runs no
     # TensorFlow operation before its own pools start (Python 3.12 warns of the first).
     warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork")
@@ -141,17 +137,15 @@ def _fork(request: dict[str, Any], fds: list[int], control: socket.socket) -> in
 
 def _become_child(request: dict[str, Any], stdin: int, output: int, channel: int) -> int:
     """In the forked process: what `subprocess.Popen` and the jail did for a fresh interpreter, then the child."""
-    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the server's end is this process's end
-    prctl(_PR_SET_DUMPABLE, 1)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the server's end is this process's end
+    prctl(PR_SET_DUMPABLE, 1)
     os.setsid()
     os.dup2(stdin, 0)
     os.dup2(output, 1)
     os.dup2(output, 2)
     os.close(stdin)
     os.close(output)
-    limits = request["rlimits"]
-    for name, value in limits.items():
-        resource.setrlimit(getattr(resource, name), (value, value))
+    system.apply_rlimits(request["rlimits"])
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -165,10 +159,9 @@ def _become_child(request: dict[str, Any], stdin: int, output: int, channel: int
 
 
 def _in_namespaces(spec: dict[str, Any], channel: int) -> int:
-    """`unshare --pid --fork --kill-child --mount --net --ipc --mount-proc`, then `grader.jail` without its exec."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC) != 0:
-        raise OSError(ctypes.get_errno(), "unshare failed")
+    """`system.unshare_command()` (new namespaces, a forked first process, its own /proc), then `grader.jail`
+    without its exec."""
+    system.unshare()
     pid = os.fork()
     if pid:  # waits for the namespace's first process and ends as it ended
         os.close(channel)
@@ -177,13 +170,13 @@ def _in_namespaces(spec: dict[str, Any], channel: int) -> int:
             signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
             os.kill(os.getpid(), os.WTERMSIG(status))
         return os.waitstatus_to_exitcode(status)
-    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     from grader import child, jail
 
     jail.mount("--make-rprivate", "/")
     jail.mount("-t", "proc", "-o", "nosuid,noexec,nodev", "proc", "/proc")
     jail.confine(spec)
-    prctl(_PR_SET_DUMPABLE, 1)  # a change of user clears it; the exec after the jail's set it again
+    prctl(PR_SET_DUMPABLE, 1)  # a change of user clears it; the exec after the jail's set it again
     child.main(channel)
     return 0
 
@@ -225,7 +218,7 @@ class _Server:
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-m", "grader.forkserver", str(theirs.fileno())], pass_fds=(theirs.fileno(),),
             env=env, cwd=self.home, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGKILL))
+            start_new_session=True, preexec_fn=lambda: prctl(PR_SET_PDEATHSIG, signal.SIGKILL))
         theirs.close()
         self.alive = True
         self.lock = threading.Lock()  # one request at a time: its reply is the next one
@@ -295,7 +288,7 @@ _warned = False
 
 def enabled() -> bool:
     """Whether children are forked from a server: on Linux (prctl, namespaces), unless turned off."""
-    return sys.platform == "linux" and not os.environ.get("GRADER_NO_FORKSERVER")
+    return system.LINUX and not os.environ.get("GRADER_NO_FORKSERVER")
 
 
 def spawn(cwd: Path, env: dict[str, str], rlimits: dict[str, int], jail: dict[str, Any] | None, output: int,

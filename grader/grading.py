@@ -7,7 +7,6 @@ raise.
 from __future__ import annotations
 
 import dataclasses
-import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -71,7 +70,7 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
     extra = {"profile": profile, "protections": sandbox.isolation().describe(),
              "trusted_custom_layers": trust_custom_layers, "missing": missing,
              "time_limit_s": round(limits.timeout, 1), "machine_slowdown": round(slowdown, 2),
-             "grader_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+             "grader_peak_mb": sandbox.system.peak_rss_mb()}
     return SubmissionResult(str(path), tuple(results[n] for n in names), time.monotonic() - start, extra)
 
 

@@ -15,7 +15,6 @@ namespaces itself and calls `confine`, which is all of this but the exec.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
@@ -23,7 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-_PR_SET_NO_NEW_PRIVS = 38
+from grader.sandbox.system import PR_SET_NO_NEW_PRIVS, prctl
+
 # The top-level folders the child sees as they are (the operating system's); /tmp and /run/lock become private.
 SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys", "tmp", "run"}
 
@@ -70,19 +70,13 @@ def confine(spec: dict) -> None:
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)  # from root to another user: every capability goes too
     try:
-        prctl(_PR_SET_NO_NEW_PRIVS, 1)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
     except OSError:
         raise SystemExit("grader.jail: could not set no_new_privs") from None
 
 
 def _covering(folder: Path, keep: list[Path]) -> str:
     return "mode=755" if any(folder in p.parents for p in keep) else "mode=755,size=4k"
-
-
-def prctl(option: int, value: int) -> None:
-    """prctl(2) with one argument; OSError on failure."""
-    if ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
 
 
 def mount(*args: str) -> None:

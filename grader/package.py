@@ -2,7 +2,7 @@
 
 Gradescope unpacks the zip into /autograder/source, runs `setup.sh` once when it builds the image, and runs
 `run_autograder` for each submission, which it puts in /autograder/submission; the results go to
-/autograder/results/results.json. Gradescope runs it as root, so students' code runs jailed (see sandbox.py):
+/autograder/results/results.json. Gradescope runs it as root, so students' code runs jailed (grader.sandbox):
 the solutions and artifacts in the zip are hidden from it.
 """
 
@@ -20,22 +20,23 @@ from grader.reference import artifact_path, reference_measurements
 from grader.rubrics import RUBRICS
 
 SETUP = """#!/usr/bin/env bash
-# Run once by Gradescope, as root, when it builds the autograder image. The grader needs Python 3.11 or 3.12: the
+# Run once by Gradescope, as root, when it builds the autograder image. The grader needs Python 3.11 to 3.13: the
 # image's own if it has one, else its distribution's package (Gradescope's default image, Ubuntu 22.04, has Python
-# 3.10 and offers python3.11 in its own archive; Ubuntu 24.04 has 3.12; Debian 12 has 3.11). Everything else comes
-# from the Python package index; nothing is downloaded when a submission is graded.
+# 3.10 and offers python3.11 in its own archive; Ubuntu 24.04 has 3.12; Debian 12 has 3.11, Debian 13 3.13).
+# Everything else comes from the Python package index, at the course's exact versions (constraints.txt); nothing is
+# downloaded when a submission is graded.
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=/autograder/venv
 
-venv_from() {  # a virtual environment made by interpreter $1, if it is 3.11 or 3.12 and can make one
-  "$1" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' 2>/dev/null || return 1
+venv_from() {  # a virtual environment made by interpreter $1, if it is 3.11 to 3.13 and can make one
+  "$1" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 14))' 2>/dev/null || return 1
   rm -rf "$VENV"
   "$1" -m venv "$VENV" >/dev/null 2>&1
 }
 
 made=""
-for candidate in python3.12 python3.11 python3; do
+for candidate in python3.12 python3.11 python3.13 python3; do
   if command -v "$candidate" >/dev/null && venv_from "$(command -v "$candidate")"; then made=$candidate; break; fi
 done
 if [ -z "$made" ]; then
@@ -47,13 +48,14 @@ if [ -z "$made" ]; then
   done
 fi
 if [ -z "$made" ]; then
-  echo "setup.sh: no Python 3.11 or 3.12 on this image nor in its package archive; choose Gradescope's Ubuntu" \\
+  echo "setup.sh: no Python 3.11 to 3.13 on this image nor in its package archive; choose Gradescope's Ubuntu" \\
        "22.04 or 24.04 base image" >&2
   exit 1
 fi
 echo "setup.sh: $("$VENV/bin/python" --version) from $made"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
-"$VENV/bin/pip" install --quiet --disable-pip-version-check .
+pins=(); [ -f constraints.txt ] && pins=(-c constraints.txt)
+"$VENV/bin/pip" install --quiet --disable-pip-version-check "${pins[@]}" .
 "$VENV/bin/grade" --version
 """
 
@@ -134,9 +136,9 @@ def gradescope_zip(out: Path, assignments: list[str] | None = None, profile: str
                          memory_probe=MEMORY_PROBE.strip())
         _add_text(bundle, "run_autograder", run, executable=True)
         _add_text(bundle, "pyproject.toml", pyproject(solutions=True))
-        readme = locations.PACKAGE.parent / "README.md"
-        if readme.is_file():
-            bundle.write(readme, "README.md")
+        for name in ("README.md", CONSTRAINTS):
+            if (locations.PACKAGE.parent / name).is_file():
+                bundle.write(locations.PACKAGE.parent / name, name)
         for path in grader_files():
             bundle.write(path, f"grader/{path.relative_to(locations.PACKAGE).as_posix()}")
         course = locations.course()
@@ -158,25 +160,35 @@ def grader_files() -> list[Path]:
     return sorted(p for p in locations.PACKAGE.rglob("*.py") if "course" not in p.relative_to(locations.PACKAGE).parts)
 
 
+CONSTRAINTS = "constraints.txt"  # the exact versions of the course's own runs, beside the grader's checkout
+
+
+def packages() -> list[str]:
+    """The grader's packages, as shipped (every folder of it with an `__init__.py`, no course data)."""
+    found = [p.parent.relative_to(locations.PACKAGE.parent) for p in locations.PACKAGE.rglob("__init__.py")]
+    return sorted(".".join(p.parts) for p in found if "course" not in p.parts and "__pycache__" not in p.parts)
+
+
 def pyproject(solutions: bool) -> str:
     """The pyproject.toml of a folder made for installing the grader: the Gradescope autograder (`solutions`: its
     reference solutions ship in the wheel) or a student release (visible reference artifacts only)."""
     try:
         requires = [r for r in importlib.metadata.requires("cnn-grader") or [] if "extra ==" not in r]
         version = importlib.metadata.version("cnn-grader")
+        python = importlib.metadata.metadata("cnn-grader")["Requires-Python"]
     except importlib.metadata.PackageNotFoundError as exc:
         raise GraderError("the grader is not installed (pip install it first): its dependencies are unknown") from exc
-    packages = ["grader", "grader.analysis", "grader.reports", "grader.rubrics"]
+    shipped = packages()
     lines = ["[build-system]", 'requires = ["setuptools>=68"]', 'build-backend = "setuptools.build_meta"', "",
              "[project]", 'name = "cnn-grader"', f"version = {json.dumps(version)}",
-             'requires-python = ">=3.11,<3.13"', f"dependencies = {json.dumps(requires)}", "",
+             f"requires-python = {json.dumps(python)}", f"dependencies = {json.dumps(requires)}", "",
              "[project.scripts]", 'grade = "grader.cli:main"', "", "[tool.setuptools]"]
     if solutions:
-        lines += [f"packages = {json.dumps([*packages, 'grader.course.solutions'])}", "",
+        lines += [f"packages = {json.dumps([*shipped, 'grader.course.solutions'])}", "",
                   "[tool.setuptools.package-dir]", '"grader.course.solutions" = "solutions"', "",
                   f"[tool.{locations.MARKER}]", 'solutions = "solutions"', 'cache = ".grader-cache"']
     else:
-        lines += [f"packages = {json.dumps(packages)}", "", "[tool.setuptools.package-data]",
+        lines += [f"packages = {json.dumps(shipped)}", "", "[tool.setuptools.package-data]",
                   'grader = ["course/artifacts/*.json"]']
     return "\n".join(lines) + "\n"
 

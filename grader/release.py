@@ -18,17 +18,30 @@ from pathlib import Path
 from grader import locations
 from grader.build import drop_marked, outputs
 from grader.errors import GraderError, UsageError
-from grader.package import grader_files, gradescope_zip, pyproject
+from grader.package import CONSTRAINTS, grader_files, gradescope_zip, pyproject
 from grader.reference import reference_measurements, release_artifact_name
 from grader.rubrics import RUBRICS
 
 STUDENT_README = """# {course} assignments
 
-Fill in the functions of each file in `assignments/` (the `.py` file or the notebook), then check your work:
+Fill in the functions of each file in `assignments/` (the `.py` file or the notebook), then check your work.
+
+On your own machine (Linux, macOS or Windows; Python 3.11 to 3.13):
 
 ```bash
-python3 -m venv .venv && .venv/bin/pip install .
-.venv/bin/grade assignments/gap.py        # or your notebook: grade assignments/gap.ipynb
+python3 -m venv .venv && .venv/bin/pip install .      # Windows: py -m venv .venv; .venv\\Scripts\\pip install .
+.venv/bin/grade assignments/gap.py                    # or your notebook: grade assignments/gap.ipynb
+```
+
+`pip install -c constraints.txt .` instead installs the exact versions the course's autograder uses.
+
+In Colab or any environment that has TensorFlow already: `pip install .` (in Colab, `!pip install .` from this
+folder), which keeps the TensorFlow, Keras and NumPy you have. In a notebook, the last cell checks your work:
+
+```python
+from grader import check
+
+check("gap")
 ```
 
 The installed `grade` carries its reference figures: it works from any folder.
@@ -51,6 +64,8 @@ def release(out: Path, profile: str = "quick", course: str = "CNN architectures"
         (student / "assignments" / name).write_text(content)
     _student_grader(student, profile)
     (student / "pyproject.toml").write_text(pyproject(solutions=False))
+    if (locations.PACKAGE.parent / CONSTRAINTS).is_file():
+        shutil.copy(locations.PACKAGE.parent / CONSTRAINTS, student / CONSTRAINTS)
     (student / "README.md").write_text(STUDENT_README.format(course=course))
 
     archive = gradescope_zip(out / "autograder.zip", None, profile)

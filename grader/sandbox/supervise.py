@@ -1,26 +1,19 @@
-"""Running student code in a child process with limits, and collecting what it sent back.
+"""Supervising a child: start it, hand it its job, collect what it sends back, and end it within its limits.
 
-The child gets its own process group and session, a scratch copy of the submission as working directory, a
-scrubbed environment, a wall-clock deadline for each assignment it runs, a cap on resident memory (watched from
-here, because TensorFlow reserves far more virtual memory than it uses) and a cap on the bytes it may print.
-Whatever happens, every process of its group is killed at the end. The child is forked from this process's fork
-server (`grader.forkserver`, TensorFlow imported once) or, where there is none, started as a fresh interpreter.
-
-When the grader runs as root and the kernel allows it, the child also gets its own PID, mount and network
-namespaces and runs as an unprivileged user (`grader.jail`): it cannot see the grader's processes, reach the
-network or read the solutions, the reference artifact and the hidden checks, and when it ends the kernel kills
-everything it started, even processes that left its session. `isolation()` says which protections apply.
+The child gets its own process tree (on POSIX its own process group and session), a scratch copy of the submission
+as working directory, a scrubbed environment, a wall-clock deadline for each assignment it runs, a cap on resident
+memory (watched from here, because TensorFlow reserves far more virtual memory than it uses), a cap on the bytes it
+may print and on its processes. Whatever happens, every process it started is killed at the end. On Linux the child
+is forked from this process's fork server (`grader.forkserver`, TensorFlow imported once) or, where there is none, it
+is started as a fresh interpreter, as everywhere else. What differs by OS is in `grader.sandbox.system`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import queue
-import resource
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -32,120 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from grader import contract, forkserver, locations
+from grader import contract, forkserver
 from grader.contract import Begin, Done, End, Job, Message
+from grader.sandbox import system
+from grader.sandbox.isolation import give_to_child, isolation, jail_spec, jailed
+from grader.sandbox.limits import Limits
 
 M = TypeVar("M", bound=Message)
 _POLL_SECONDS = 0.05
 _MAX_COPIED_FILE_BYTES = 5_000_000
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-@dataclass(frozen=True)
-class Isolation:
-    """The protections beyond the process group that this machine allows; decided once per grader process."""
-
-    namespaces: bool  # own PID, mount and network namespaces, unprivileged user
-    reason: str  # why not, when not
-    hidden: tuple[str, ...] = ()  # folders the child cannot read
-
-    def describe(self) -> dict[str, Any]:
-        """For the report's `extra_data`."""
-        return {
-            "process_group": True, "scratch_copy": True, "scrubbed_environment": True,
-            "time_limit": True, "memory_limit": True, "output_limit": True, "process_limit": True,
-            "pid_namespace": self.namespaces, "network_namespace": self.namespaces,
-            "mount_namespace": self.namespaces, "unprivileged_user": self.namespaces,
-            "hidden_paths": list(self.hidden), **({} if self.namespaces else {"why_not": self.reason}),
-        }
-
-
-_isolation: Isolation | None = None
-
-
-def isolation() -> Isolation:
-    """Which protections this grader process can give its children (probed once)."""
-    global _isolation
-    if _isolation is None:
-        _isolation = _probe_isolation()
-    return _isolation
-
-
-def _hidden_paths() -> list[str]:
-    return sorted({str(p.resolve()) for p in locations.course().hidden() if p.is_dir()})
-
-
-def _kept_paths(scratch: Path) -> list[str]:
-    """What the child may reach: the interpreter, the installed packages (every site folder on the grader's path,
-    also one outside its prefix), the grader and the scratch folder."""
-    sites = {Path(p).resolve() for p in sys.path if Path(p).name in ("site-packages", "dist-packages")
-             and os.path.isdir(p)}
-    paths = {Path(sys.executable).resolve().parent.parent, Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-             locations.PACKAGE, scratch.resolve(), *sites}
-    return sorted(str(p) for p in paths)
-
-
-def _probe_isolation() -> Isolation:
-    if os.environ.get("GRADER_NO_NAMESPACES"):
-        return Isolation(False, "turned off by GRADER_NO_NAMESPACES")
-    if os.geteuid() != 0:
-        return Isolation(False, "the grader does not run as root")
-    missing = [tool for tool in ("unshare", "mount") if shutil.which(tool) is None]
-    if missing:
-        return Isolation(False, f"{', '.join(missing)} not found")
-    scratch = Path(tempfile.mkdtemp(prefix="grade-probe-"))
-    try:
-        os.chown(scratch, _CHILD_UID, _CHILD_UID)
-        hidden = _hidden_paths()
-        check = ("import grader.child, os, sys; "
-                 f"sys.exit(0 if os.getuid() == {_CHILD_UID} and not any(os.access(p, os.R_OK) for p in {hidden!r})"
-                 " else 3)")
-        command = _jailed([sys.executable, "-I", "-c", check], scratch, hidden)
-        done = subprocess.run(command, cwd=scratch, capture_output=True, timeout=60, env=_environment(scratch))
-        if done.returncode != 0:
-            why = (done.stderr or b"").decode(errors="replace").strip().splitlines()
-            return Isolation(False, f"namespaces are not available here ({why[-1] if why else done.returncode})")
-        return Isolation(True, "", tuple(hidden))
-    except (OSError, subprocess.SubprocessError) as exc:
-        return Isolation(False, f"namespaces are not available here ({exc})")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-_CHILD_UID = 65534  # nobody: owns nothing, so can read only what anyone may read
-
-
-# Every folder anyone may write to gets a private, small tmpfs in the jail (tests/test_hostile.py checks that no
-# other one exists on this machine); the scratch folder gets its own, which is the child's disk quota.
-PRIVATE_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
-_PRIVATE_MB = 64
-SCRATCH_MB = 256
-
-
-def _jail_spec(scratch: Path, hidden: list[str], command: list[str] | None = None) -> dict[str, Any]:
-    """What `grader.jail` shows the child, and the user it becomes."""
-    return {"keep": _kept_paths(scratch), "hide": hidden, "private": list(PRIVATE_FOLDERS),
-            "private_mb": _PRIVATE_MB, "scratch": str(scratch.resolve()), "scratch_mb": SCRATCH_MB,
-            "uid": _CHILD_UID, "command": command}
-
-
-def _jailed(command: list[str], scratch: Path, hidden: list[str]) -> list[str]:
-    return ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--net", "--ipc", "--mount-proc", "--",
-            sys.executable, "-I", "-m", "grader.jail", json.dumps(_jail_spec(scratch, hidden, command))]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one child may use."""
-
-    timeout: float = 120.0
-    # Whether the timeout is a floor that follows the machine (grader.timing: the reference's own time, scaled by
-    # how much slower this machine is); the command line's default. An explicit --timeout is taken as given.
-    follow_machine: bool = False
-    memory_mb: int = 3072
-    output_bytes: int = 2_000_000
-    processes: int = 64  # processes at once (the kernel's cap, RLIMIT_NPROC, counts threads: see set_limits)
-    threads: int | None = None  # TensorFlow's thread pools in the child; None: one thread per core
+_OUTPUT_LIMIT = "the code printed or wrote more output than allowed, so it was stopped"
 
 
 @dataclass
@@ -208,10 +97,9 @@ class ChildRun:
             return None
         if self.channel_problem:
             return f"the grader could not read the results: {self.channel_problem}"
-        if self.exit_code is not None and self.exit_code < 0:
-            name = signal.Signals(-self.exit_code).name
-            if -self.exit_code == signal.SIGXFSZ:
-                return "the code printed or wrote more output than allowed, so it was stopped"
+        if self.exit_code is not None and system.output_limit_signal(self.exit_code):
+            return _OUTPUT_LIMIT
+        if self.exit_code is not None and (name := system.signal_name(self.exit_code)):
             return f"the process running your code was killed by signal {name}"
         if not self.of_type(Done):
             return f"the process running your code exited early (exit status {self.exit_code})"
@@ -230,9 +118,7 @@ def run_child(job: Job, submission: Path, limits: Limits,
         _copy_submission(submission, workdir)
         (scratch / "tmp").mkdir()
         if isolation().namespaces:
-            for folder, _, files in os.walk(scratch):
-                for path in [folder, *(os.path.join(folder, f) for f in files)]:
-                    os.lchown(path, _CHILD_UID, _CHILD_UID)
+            give_to_child(scratch)
         return _run(job, workdir, scratch, limits, on_message)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -261,12 +147,13 @@ def _copy_submission(submission: Path, workdir: Path) -> None:
         workdir.mkdir()
 
 
-def _environment(scratch: Path, threads: int | None = None) -> dict[str, str]:
+def environment(scratch: Path, threads: int | None = None) -> dict[str, str]:
+    """The child's whole environment: nothing of the grader's."""
     pools = {} if threads is None else {"OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads),
                                         "TF_NUM_INTEROP_THREADS": str(max(threads // 2, 1))}
     return {
         **pools,
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        **system.environment(str(scratch)),
         "HOME": str(scratch),
         "TMPDIR": str(scratch / "tmp"),
         "KERAS_HOME": str(scratch / ".keras"),
@@ -285,43 +172,27 @@ def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
     output_path = scratch / "output.txt"
     result = ChildRun(expected=tuple(a.module for a in job.assignments))
 
-    # RLIMIT_NPROC is per user and counts threads, of which TensorFlow starts many; root is exempt, the jail's user
-    # is not.
-    rlimits = {"RLIMIT_FSIZE": limits.output_bytes, "RLIMIT_CORE": 0, "RLIMIT_NPROC": 4096}
-
-    def set_limits() -> None:
-        for name, value in rlimits.items():
-            resource.setrlimit(getattr(resource, name), (value, value))
-
-    jailed = isolation().namespaces
-    env = _environment(scratch, limits.threads)
+    rlimits = system.child_rlimits(limits.output_bytes)
+    in_jail = isolation().namespaces
+    env = environment(scratch, limits.threads)
     start = time.monotonic()
     with open(output_path, "wb") as output:
         process: Any = None
         if forkserver.enabled():  # a fork of a process that has TensorFlow imported already
-            spec = _jail_spec(scratch, list(isolation().hidden)) if jailed else None
+            spec = jail_spec(scratch, list(isolation().hidden)) if in_jail else None
             process = forkserver.spawn(workdir, env, rlimits, spec, output.fileno(), write_fd)
-        waiter = process.pid if process is not None and jailed else None  # outside the jail, running no student code
+        waiter = process.pid if process is not None and in_jail else None  # outside the jail, running no student code
         if process is None:
-            command = [sys.executable, "-I", "-m", "grader.child", str(write_fd)]
-            if jailed:
-                command = _jailed(command, scratch, list(isolation().hidden))
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                cwd=workdir,
-                env=env,
-                pass_fds=(write_fd,),
-                start_new_session=True,
-                preexec_fn=set_limits,
-            )
+            command = [sys.executable, "-I", "-m", "grader.child", system.channel_argument(write_fd)]
+            if in_jail:
+                command = jailed(command, scratch, list(isolation().hidden))
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
+                                       cwd=workdir, env=env, **system.popen_options(rlimits, write_fd))
     os.close(write_fd)
     result.assignment_started = start
     reader = _Reader(read_fd, result.on_receive, result.refuse)
     reader.start()
-    watchdog = threading.Thread(target=_watch, args=(process, limits, result, waiter), daemon=True)
+    watchdog = threading.Thread(target=_watch, args=(process, limits, result, waiter, output_path), daemon=True)
     watchdog.start()
     try:
         assert process.stdin is not None
@@ -347,10 +218,10 @@ def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
         if on_message is not None:
             on_message(message)
         if isinstance(message, Done):  # its last result is in: whatever it still does is of no use
-            _kill_group(process.pid)
+            system.kill_tree(process.pid)
             break
     watchdog.join()
-    _kill_group(process.pid)
+    system.kill_tree(process.pid)
     result.exit_code = process.wait()
     result.elapsed = time.monotonic() - start
     result.channel_problem = reader.problem
@@ -358,14 +229,21 @@ def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
     return result
 
 
-def _watch(process: Any, limits: Limits, result: ChildRun, waiter: int | None = None) -> None:
-    """Stop the child's whole process group when it runs out of time (per assignment) or memory. `waiter`: a
-    process of the group that runs no student code, whose memory is not the child's (the fork server's waiter)."""
+def _watch(process: Any, limits: Limits, result: ChildRun, waiter: int | None, output: Path) -> None:
+    """Stop the child and everything it started when it runs out of time (per assignment), memory, processes or
+    output (which RLIMIT_FSIZE stops first where there is one). `waiter`: a process of the group that runs no student
+    code, whose memory is not the child's (the fork server's waiter)."""
     while process.poll() is None:
         if time.monotonic() - result.assignment_started > limits.timeout:
             result.stop_reason = f"your code was stopped after the time limit of {limits.timeout:g} s"
             break
-        count, rss = _group_usage(process.pid, waiter)
+        try:
+            if output.stat().st_size > limits.output_bytes:
+                result.stop_reason = _OUTPUT_LIMIT
+                break
+        except OSError:
+            pass
+        count, rss = system.usage(process.pid, waiter)
         result.resident_bytes = rss
         result.peak_bytes[result.assignment] = max(rss, result.peak_bytes.get(result.assignment, 0))
         if count > limits.processes:
@@ -380,7 +258,7 @@ def _watch(process: Any, limits: Limits, result: ChildRun, waiter: int | None = 
             )
             break
         time.sleep(_POLL_SECONDS)
-    _kill_group(process.pid)
+    system.kill_tree(process.pid)
 
 
 _END = object()
@@ -407,52 +285,6 @@ class _Reader(threading.Thread):
             self.problem = str(exc)
         finally:
             self.queue.put(_END)
-
-
-def _group_usage(pgid: int, waiter: int | None = None) -> tuple[int, int]:
-    """How many processes, and how many resident bytes (but `waiter`'s), in the process group `pgid` and in the PID
-    namespace of its processes if they have their own (a process that left the group by a new session still
-    counts)."""
-    processes = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            processes.append((_process_group(entry), _pid_namespace(entry), entry))
-    own = _pid_namespace("self")
-    namespaces = {ns for group, ns, _ in processes if group == pgid and ns not in (own, None)}
-    count = total = 0
-    for group, ns, entry in processes:
-        if group == pgid or ns in namespaces:
-            count += 1
-            if entry == str(waiter):
-                continue
-            try:
-                with open(f"/proc/{entry}/statm", "rb") as f:
-                    total += int(f.read().split()[1]) * _PAGE
-            except (OSError, IndexError, ValueError):
-                continue
-    return count, total
-
-
-def _process_group(pid: str) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return int(f.read().rsplit(b")", 1)[1].split()[2])  # after the name: state, ppid, pgrp
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _pid_namespace(pid: str) -> str | None:
-    try:
-        return os.readlink(f"/proc/{pid}/ns/pid")
-    except OSError:
-        return None
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _tail(path: Path, limit: int) -> str:
