@@ -12,9 +12,10 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # deterministic kernels, an
 __version__ = "0.1.0"
 
 
-def check(assignment: str, path=None) -> None:
-    """Check your work from a notebook: `from grader import check; check("gap")` grades the saved notebook with the
-    visible checks and shows the report (see grader.notebook)."""
+def check(assignment: str, path=None, profile: str = "quick") -> None:
+    """Check your work from a notebook: `from grader import check; check("gap")` grades the saved notebook (in Colab,
+    the notebook as it is open) and shows the report (see grader.notebook). Returns nothing, so that the cell shows
+    the report alone; `grader.notebook.check` returns the results too."""
     from grader.notebook import check as run
 
-    run(assignment, path)
+    run(assignment, path, profile)

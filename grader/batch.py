@@ -167,7 +167,10 @@ def _graded(result: Path) -> bool:
 def _limit_threads(threads: int) -> None:
     """Share the cores between the workers: TensorFlow would otherwise start a pool per core in each."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    import tensorflow as tf
+    from grader.quiet import native_stderr
+
+    with native_stderr():
+        import tensorflow as tf
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)

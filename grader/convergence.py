@@ -46,9 +46,12 @@ def default_profile() -> str:
         import jax
 
         return "full" if any(d.platform == "gpu" for d in jax.devices()) else "quick"
-    import tensorflow as tf
+    from grader.quiet import native_stderr
 
-    return "full" if tf.config.list_physical_devices("GPU") else "quick"
+    with native_stderr():
+        import tensorflow as tf
+
+        return "full" if tf.config.list_physical_devices("GPU") else "quick"
 
 
 BACKENDS = ("tensorflow", "jax")
@@ -89,10 +92,13 @@ def device_name() -> str:
 
         names = [torch.cuda.get_device_name(0)] if torch.cuda.is_available() else []
     else:
-        import tensorflow as tf
+        from grader.quiet import native_stderr
 
-        gpus = tf.config.list_physical_devices("GPU")
-        names = [tf.config.experimental.get_device_details(g).get("device_name", "") for g in gpus]
+        with native_stderr():
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            names = [tf.config.experimental.get_device_details(g).get("device_name", "") for g in gpus]
     if not names:
         return f"CPU ({backend} backend)"
     return f"GPU: {names[0] or 'unnamed'} ({backend} backend)"

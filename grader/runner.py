@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import sandbox
+from grader import quiet, sandbox
 from grader.contract import AssignmentJob, Cell, Job, Load, Message, ProbeResult, Started
 from grader.registry import Outcome, Probe, Rubric
 from grader.submission import StudentSource
@@ -148,7 +148,7 @@ def _import_keras_in_background() -> None:
     """Import TensorFlow here while the child imports it there: measuring needs it once the child is done."""
     global _warming
     if _warming is None:
-        _warming = threading.Thread(target=lambda: __import__("keras"), daemon=True)
+        _warming = threading.Thread(target=quiet.import_tensorflow, daemon=True)
         _warming.start()
 
 

@@ -39,3 +39,40 @@ def test_the_last_cell_grades_the_saved_notebook_and_shows_the_report(tmp_path, 
     else:
         assert "**Score: 23 / 23**" not in text and "### What to fix" in text and "found 1,450" in text  # the cause
     assert "<iframe" in html and "data:image/png;base64," in html  # the page, training curves included
+
+
+_COLAB_STAND_IN = '''"""A stand-in for Colab's front end: the one call `check()` makes, answering with $NOTEBOOK."""
+import json
+import os
+
+
+def blocking_request(request_type, request="", timeout_sec=5, parent=None):
+    assert request_type == "get_ipynb"
+    with open(os.environ["NOTEBOOK"]) as f:
+        return {"ipynb": json.load(f)}
+'''
+
+
+def test_in_colab_the_last_cell_grades_the_notebook_as_it_is_open(tmp_path, monkeypatch) -> None:
+    """Colab keeps the notebook in Drive, not on the kernel's disk: `check` asks the front end for it (here a
+    stand-in for that one call; Colab itself is not reachable from these machines)."""
+    from nbclient import NotebookClient
+
+    _worked_notebook(tmp_path / "open.ipynb", solved=True)
+    stand_in = tmp_path / "colab"
+    (stand_in / "google" / "colab").mkdir(parents=True)  # `google` stays a namespace package (protobuf is in it)
+    (stand_in / "google" / "colab" / "__init__.py").write_text("")
+    (stand_in / "google" / "colab" / "_message.py").write_text(_COLAB_STAND_IN)
+    monkeypatch.setenv("PYTHONPATH", str(stand_in))
+    monkeypatch.setenv("NOTEBOOK", str(tmp_path / "open.ipynb"))
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    content = tmp_path / "content"  # Colab's working folder: no notebook file in it
+    content.mkdir()
+    notebook = nbformat.read(tmp_path / "open.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(content)}}
+                   ).execute()
+    shown = notebook.cells[-1].outputs
+    assert [o["output_type"] for o in shown] == ["display_data"], shown
+    text = shown[0]["data"]["text/plain"]
+    assert "as it is open in Colab" in text and "**Score: 23 / 23**" in text
+    assert list(content.iterdir()) == []  # nothing written into the student's folder

@@ -46,7 +46,7 @@ class Isolation:
             "platform": sys.platform,
             "process_group": system.POSIX, "process_tree": True, "scratch_copy": True,
             "scrubbed_environment": True, "time_limit": True, "memory_limit": True, "output_limit": True,
-            "process_limit": True, "resource_limits": system.POSIX,
+            "process_limit": True, "resource_limits": system.RLIMITS,
             "pid_namespace": self.namespaces, "network_namespace": self.namespaces,
             "mount_namespace": self.namespaces, "unprivileged_user": self.namespaces,
             "hidden_paths": list(self.hidden), **({} if self.namespaces else {"why_not": self.reason}),

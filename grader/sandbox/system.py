@@ -27,6 +27,12 @@ LINUX = sys.platform == "linux"
 POSIX = os.name == "posix"
 WINDOWS = os.name == "nt"
 
+try:
+    import resource
+except ImportError:  # Windows (or a Python built without it): the watchdog keeps the limits it can
+    resource = None  # type: ignore[assignment]
+RLIMITS = resource is not None
+
 # The child's resource limits, by `resource` name. RLIMIT_NPROC is per user and counts threads, of which TensorFlow
 # starts many; root is exempt, the jail's user is not.
 _RLIMIT_NPROC = 4096
@@ -40,7 +46,7 @@ PR_SET_NO_NEW_PRIVS = 38
 
 def child_rlimits(output_bytes: int) -> dict[str, int]:
     """The resource limits of a child, by name (none where the OS has no `resource` module)."""
-    if not POSIX:
+    if not RLIMITS:
         return {}
     return {"RLIMIT_FSIZE": output_bytes, "RLIMIT_CORE": 0, "RLIMIT_NPROC": _RLIMIT_NPROC}
 
@@ -48,8 +54,6 @@ def child_rlimits(output_bytes: int) -> dict[str, int]:
 def apply_rlimits(limits: dict[str, int]) -> None:
     """Set each limit, soft and hard, in this process (a child before it runs student code). A limit above the
     system's hard limit (macOS's process cap) is lowered to it: an unprivileged process may not raise it."""
-    import resource
-
     for name, value in limits.items():
         which = getattr(resource, name, None)
         if which is None:
@@ -94,7 +98,10 @@ def popen_options(rlimits: dict[str, int], channel: int) -> dict[str, Any]:
         info.lpAttributeList = {"handle_list": [handle]}
         return {"startupinfo": info, "close_fds": True,
                 "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW}
-    return {"pass_fds": (channel,), "start_new_session": True, "preexec_fn": lambda: apply_rlimits(rlimits)}
+    options: dict[str, Any] = {"pass_fds": (channel,), "start_new_session": True}
+    if rlimits:
+        options["preexec_fn"] = lambda: apply_rlimits(rlimits)
+    return options
 
 
 def channel_argument(channel: int) -> str:
@@ -200,9 +207,8 @@ def output_limit_signal(exit_code: int) -> bool:
 
 def peak_rss_mb() -> int:
     """The most resident memory this process has used, in MB."""
-    if WINDOWS:
-        return round(psutil.Process().memory_info().peak_wset / 2**20)
-    import resource
-
+    if resource is None:
+        info = psutil.Process().memory_info()
+        return round(getattr(info, "peak_wset", info.rss) / 2**20)  # Windows keeps the peak; elsewhere: now
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / 2**20 if sys.platform == "darwin" else peak / 1024)  # bytes on macOS, KB elsewhere
