@@ -24,7 +24,8 @@ def _actionlint() -> str:
     return found
 
 
-@pytest.mark.parametrize("name", ["student-check.yml", "grade-class.yml", "grade-class-sharded.yml"])
+@pytest.mark.parametrize("name", ["student-check.yml", "student-matrix.yml", "grade-class.yml",
+                                  "grade-class-sharded.yml"])
 def test_the_workflow_passes_actionlint(name: str) -> None:
     done = subprocess.run([_actionlint(), "-no-color", str(WORKFLOWS / name)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -62,3 +63,11 @@ def test_a_sharded_class_is_graded_in_slices_and_merged_once() -> None:
     slurm = ROOT / "examples" / "slurm" / "grade-class.sbatch"
     assert subprocess.run(["bash", "-n", str(slurm)]).returncode == 0
     assert 'grade batch submissions --out "grading/shard-$K" --jobs 2 --shard "$K/$N"' in slurm.read_text()
+
+
+def test_the_platform_matrix_installs_as_a_student_does_on_every_os_and_python() -> None:
+    text = (WORKFLOWS / "student-matrix.yml").read_text()
+    assert "os: [ubuntu-24.04, macos-15, windows-2025]" in text and 'python: ["3.11", "3.12", "3.13"]' in text
+    assert "python -m pip install .\n" in text and "grade . --fail-under 100" in text and "sudo" not in text
+    assert "secrets." not in text and "persist-credentials: false" in text
+    assert re.search(r"^permissions:\n  contents: read\n\n", text, re.M)
