@@ -40,10 +40,16 @@ ASSIGNMENTS = ("convolution", "gap", "classic", "inception", "resnet")
 
 
 def _python(version: str) -> str:
-    found = shutil.which(f"python{version}")
-    if found is None:
-        raise SystemExit(f"no python{version} on PATH (pyenv install {version})")
-    return found
+    """An interpreter of `version`: pyenv's (whose shims answer only for its selected versions), else on PATH."""
+    pyenv = subprocess.run(["pyenv", "root"], capture_output=True, text=True) if shutil.which("pyenv") else None
+    if pyenv is not None and pyenv.returncode == 0:
+        found = sorted(Path(pyenv.stdout.strip(), "versions").glob(f"{version}.*/bin/python{version}"))
+        if found:
+            return str(found[-1])
+    for candidate in (shutil.which(f"python{version}"),):
+        if candidate and subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:
+            return candidate
+    raise SystemExit(f"no Python {version} here (pyenv install {version})")
 
 
 def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import GAP, installed
+from conftest import GAP, ROOT, installed
 from grader.cli import main
 
 
@@ -22,7 +22,12 @@ def test_the_autograder_zip_grades_a_submission_in_a_gradescope_layout(tmp_path)
     assert outcome.exit_code == 0, outcome.output
     with zipfile.ZipFile(archive) as bundle:
         names = set(bundle.namelist())
-        assert {"setup.sh", "run_autograder", "pyproject.toml", "grader/cli.py", "solutions/gap.py"} <= names
+        assert {"setup.sh", "run_autograder", "pyproject.toml", "grader/cli.py", "grader/sandbox/system.py",
+                "solutions/gap.py", "constraints.txt"} <= names
+        # setup.sh installs the course's exact versions, with any Python from 3.11 to 3.13.
+        setup = bundle.read("setup.sh").decode()
+        assert '"${pins[@]}" .' in setup and "pins=(-c constraints.txt)" in setup and "< (3, 14)" in setup
+        assert bundle.read("constraints.txt") == (ROOT / "constraints.txt").read_bytes()
         assert any(n.startswith(".grader-cache/gap-quick-") for n in names)  # the reference artifact
         assert not any(n.startswith(("solutions/inception", "tests/")) for n in names)
         assert bundle.getinfo("run_autograder").external_attr >> 16 & 0o111

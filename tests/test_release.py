@@ -31,6 +31,11 @@ def test_release_gives_students_visible_checks_only_and_a_grader_that_works(tmp_
     assert len(artifact) < len(RUBRICS["gap"].probes)  # the hidden probes' values are not shipped
     assert (tmp_path / "autograder" / "run_autograder").is_file() and (tmp_path / "autograder.zip").is_file()
     assert (tmp_path / "autograder" / "solutions" / "gap.py").is_file()
+    # The student's package states ranges (Colab's TensorFlow is kept) and Python 3.13; the exact versions beside it.
+    project = (student / "pyproject.toml").read_text()
+    assert "==" not in project and '"tensorflow>=' in project and "tensorflow-cpu" not in project
+    assert 'requires-python = ">=3.11,<3.14"' in project and '"grader.sandbox"' in project
+    assert (student / "constraints.txt").read_bytes() == (ROOT / "constraints.txt").read_bytes()
 
     # The student's grader, installed from the student folder and run elsewhere (no solutions anywhere it looks),
     # grades the stub and the reference.
