@@ -106,3 +106,54 @@ def test_the_student_path_grades_without_resource_and_without_the_fork_server(tm
         assert protections["resource_limits"] is False and protections["time_limit"] and protections["memory_limit"]
         assert found["extra_data"]["grader_peak_mb"] > 100
     assert json.loads((tmp_path / "reference.json").read_text())["score"] == 17
+
+
+@pytest.mark.quick
+def test_a_limit_above_the_systems_hard_limit_is_lowered_to_it(monkeypatch) -> None:
+    """macOS caps processes per user well below Linux's 4,096: an unprivileged grader may not raise it."""
+    from grader.sandbox import system
+
+    resource = system.resource
+    hard = {resource.RLIMIT_NPROC: 2666, resource.RLIMIT_FSIZE: resource.RLIM_INFINITY,
+            resource.RLIMIT_CORE: resource.RLIM_INFINITY}
+    set_to = {}
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (hard[which], hard[which]))
+    monkeypatch.setattr(resource, "setrlimit", lambda which, values: set_to.__setitem__(which, values))
+    monkeypatch.setattr(system.os, "geteuid", lambda: 501)
+    system.apply_rlimits(system.child_rlimits(2_000_000))
+    assert set_to == {resource.RLIMIT_NPROC: (2666, 2666), resource.RLIMIT_FSIZE: (2_000_000, 2_000_000),
+                      resource.RLIMIT_CORE: (0, 0)}
+
+
+_SPAWNS_A_DAEMON = """
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+time.sleep(60)
+"""
+
+
+def test_the_childs_processes_are_found_and_ended_even_in_a_session_of_their_own() -> None:
+    """Without the jail's PID namespace (macOS, Windows, not root): its descendants, by psutil."""
+    import time
+
+    import psutil
+
+    from grader.sandbox import system
+
+    process = subprocess.Popen([sys.executable, "-c", _SPAWNS_A_DAEMON], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(system.members(process.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        found = system.members(process.pid)
+        assert len(found) == 3  # itself, the one in its group, the one in a session of its own
+        count, resident = system.usage(process.pid)
+        assert count == 3 and resident > 3 * 5 * 2**20
+        assert system.usage(process.pid, waiter=process.pid)[1] < resident
+        system.kill_tree(process.pid)
+        process.wait(timeout=10)
+        still_alive = psutil.wait_procs(found, timeout=10)[1]
+        assert still_alive == []
+    finally:
+        process.kill()
