@@ -20,6 +20,10 @@ class GraderError(Exception):
         return str(self)
 
 
+class ChildStartError(GraderError):
+    """The process that runs a student's code could not be started (it ran none of it): never the student's fault."""
+
+
 class UsageError(GraderError):
     """The command line asked for something that cannot be done: no such path, no assignment file."""
 

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from grader import contract, forkserver
 from grader.contract import Begin, Done, End, Job, Message
+from grader.errors import ChildStartError
 from grader.sandbox import system
 from grader.sandbox.isolation import give_to_child, isolation, jail_spec, jailed
 from grader.sandbox.limits import Limits
@@ -111,7 +112,24 @@ def run_child(job: Job, submission: Path, limits: Limits,
     """Run `grader.child` on `job` in a scratch copy of `submission` and wait for it within `limits`.
 
     `on_message` is called, in this thread, with each message as it arrives.
+
+    A child that ends before it begins the first assignment ran no student code: whatever stopped it (a fork server
+    that could not make it, the machine's limits, TensorFlow's import past the deadline on a busy machine) is the
+    grader's failure, never the student's. It is tried once more in a fresh interpreter; if that fails too,
+    `ChildStartError` (a grader failure: exit 3, `grader_error` in a batch, graded again on the next run).
     """
+    tries = []
+    for fork in (forkserver.enabled(), False):
+        run = _attempt(job, submission, limits, on_message, fork)
+        if run.times:  # it began: what happened from there on is the submission's doing
+            return run
+        tries.append(f"{'forked' if fork else 'a fresh interpreter'}: {run.failure() or 'it sent nothing'}"
+                     + (f" (its output: {run.output.strip()[-300:]})" if run.output.strip() else ""))
+    raise ChildStartError("the process that runs the student's code did not start, twice: " + "; ".join(tries))
+
+
+def _attempt(job: Job, submission: Path, limits: Limits, on_message: Callable[[Message], None] | None,
+             fork: bool) -> ChildRun:
     scratch = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
         workdir = scratch / "work"
@@ -119,7 +137,7 @@ def run_child(job: Job, submission: Path, limits: Limits,
         (scratch / "tmp").mkdir()
         if isolation().namespaces:
             give_to_child(scratch)
-        return _run(job, workdir, scratch, limits, on_message)
+        return _run(job, workdir, scratch, limits, on_message, fork)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -167,7 +185,7 @@ def environment(scratch: Path, threads: int | None = None) -> dict[str, str]:
 
 
 def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
-         on_message: Callable[[Message], None] | None) -> ChildRun:
+         on_message: Callable[[Message], None] | None, fork: bool = True) -> ChildRun:
     read_fd, write_fd = os.pipe()
     output_path = scratch / "output.txt"
     result = ChildRun(expected=tuple(a.module for a in job.assignments))
@@ -178,7 +196,7 @@ def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
     start = time.monotonic()
     with open(output_path, "wb") as output:
         process: Any = None
-        if forkserver.enabled():  # a fork of a process that has TensorFlow imported already
+        if fork and forkserver.enabled():  # a fork of a process that has TensorFlow imported already
             spec = jail_spec(scratch, list(isolation().hidden)) if in_jail else None
             process = forkserver.spawn(workdir, env, rlimits, spec, output.fileno(), write_fd)
         waiter = process.pid if process is not None and in_jail else None  # outside the jail, running no student code
