@@ -18,11 +18,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from grader.sandbox.system import PR_SET_NO_NEW_PRIVS, prctl
+from grader.sandbox.system import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, prctl
 
 # The top-level folders the child sees as they are (the operating system's); /tmp and /run/lock become private.
 SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys", "tmp", "run"}
@@ -38,6 +39,7 @@ def main() -> None:
 def confine(spec: dict) -> None:
     """Everything but the exec: the mounts, then the unprivileged user (also `grader.forkserver`'s way in)."""
     os.umask(0o022)  # the folders made below must be passable by the child's user
+    parent = os.getppid()  # what waits for this process: unshare, or the fork server's waiter
     here = os.getcwd()  # in the scratch folder: entered again once its own tmpfs covers it
     uid = spec["uid"]
     scratch = Path(spec["scratch"])
@@ -73,6 +75,11 @@ def confine(spec: dict) -> None:
         prctl(PR_SET_NO_NEW_PRIVS, 1)
     except OSError:
         raise SystemExit("grader.jail: could not set no_new_privs") from None
+    # The change of user cleared the parent-death signal. This process is PID 1 of its namespace, whose end ends
+    # everything in it: it must die with what waits for it, even when the grader itself is killed.
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the signal was set again
+        os._exit(1)
 
 
 def _covering(folder: Path, keep: list[Path]) -> str:

@@ -4,18 +4,27 @@ different students share nothing per user."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
+import uuid
 
+import psutil
+import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT
+from conftest import FIXTURES, ROOT
+from grader import sandbox
 from grader.cli import main
 from grader.grading import grade_submission
 from grader.reference import reference_measurements
 from grader.rubrics import RUBRICS
 from grader.sandbox import supervise
+from grader.sandbox.isolation import CHILD_UIDS
+
+HOSTILE = FIXTURES / "hostile"
 
 
 def _exits_at_once(*args, **kwargs):
@@ -67,3 +76,87 @@ def test_a_child_that_cannot_start_at_all_is_a_grader_failure_not_a_zero(tmp_pat
     report = json.loads((tmp_path / "out" / "results" / "erin.json").read_text())
     assert "did not start" in report["extra_data"]["grader_error"]
     assert not _graded(tmp_path / "out" / "results" / "erin.json")  # graded again on the next run
+
+
+_JAILED = pytest.mark.skipif(not sandbox.isolation().namespaces,
+                             reason="needs root and namespaces (as on CI and Gradescope)")
+
+
+@_JAILED
+def test_a_child_that_holds_its_whole_thread_limit_costs_another_student_nothing(tmp_path) -> None:
+    """Linux counts threads per user (RLIMIT_NPROC): each child has a user of its own."""
+    for name, source in (("hog", HOSTILE / "gap_holds_threads.py"), ("honest", ROOT / "solutions" / "gap.py")):
+        (tmp_path / name).mkdir()
+        shutil.copy(source, tmp_path / name / "gap.py")
+    grade = [sys.executable, "-m", "grader"]
+    hog = subprocess.Popen([*grade, str(tmp_path / "hog"), "-a", "gap", "-q", "--timeout", "120"], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not _holding_threads(3000):
+            time.sleep(0.5)
+        assert _holding_threads(3000), "the hostile child never held its threads"
+        honest = subprocess.run([*grade, str(tmp_path / "honest"), "-a", "gap", "-q", "--json",
+                                 str(tmp_path / "honest.json")], cwd=ROOT, capture_output=True, text=True,
+                                timeout=600)
+        assert _holding_threads(3000), "the hostile child let go before the honest one was graded"
+    finally:
+        hog.kill()
+        hog.wait()
+    assert honest.returncode == 0, honest.stdout + honest.stderr[-2000:]
+    report = json.loads((tmp_path / "honest.json").read_text())
+    assert report["score"] == report["max_score"] == 23
+
+
+def _holding_threads(count: int) -> bool:
+    for process in psutil.process_iter(["num_threads", "uids"]):
+        uids = process.info.get("uids")
+        if uids and uids.real in CHILD_UIDS and (process.info.get("num_threads") or 0) >= count:
+            return True
+    return False
+
+
+# Kills the grader at a stage of grading a submission whose code starts a process of its own that sleeps with a
+# marker on its command line, then loops: afterwards nothing of the submission may be left.
+_LEAVES_A_SLEEPER = '''
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "{marker}"])
+while True:
+    time.sleep(0.01)
+'''
+
+
+@_JAILED
+@pytest.mark.parametrize(("stage", "fork"), [("importing", True), ("running the code", True),
+                                             ("at the time limit", True), ("running the code", False)])
+def test_nothing_of_the_submission_outlives_a_killed_grader(tmp_path, stage: str, fork: bool) -> None:
+    marker = f"grader-kill-test-{uuid.uuid4().hex}"
+    (tmp_path / "gap.py").write_text(_LEAVES_A_SLEEPER.format(marker=marker))
+    env = {**os.environ, **({} if fork else {"GRADER_NO_FORKSERVER": "1"})}
+    grader = subprocess.Popen([sys.executable, "-m", "grader", str(tmp_path), "-a", "gap", "-q", "--timeout", "20"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if stage == "importing":
+            time.sleep(3)
+        else:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not _with_marker(marker):
+                time.sleep(0.2)
+            assert _with_marker(marker), "the submission's code never ran"
+            if stage == "at the time limit":
+                time.sleep(19.5)
+    finally:
+        grader.kill()
+        grader.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _with_marker(marker):
+        time.sleep(0.2)
+    assert not _with_marker(marker), f"left behind after the grader was killed {stage}"
+
+
+def _with_marker(marker: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if marker in (process.info.get("cmdline") or []):
+            found.append(process)
+    return found

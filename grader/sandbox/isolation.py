@@ -9,20 +9,30 @@ started, even processes that left its session. Elsewhere (not root, macOS, Windo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from grader import locations
 from grader.sandbox import system
 
-CHILD_UID = 65534  # nobody: owns nothing, so can read only what anyone may read
+CHILD_UID = 65534  # nobody: owns nothing, so can read only what anyone may read (the probe's user)
+# Each jailed child runs as a user of its own, drawn from this range (as systemd's DynamicUser does, far above any
+# real user): the kernel counts threads (RLIMIT_NPROC) and keeps keyrings per user, so one student's child that
+# holds its whole thread limit, or leaves a key behind, must not reach another's. No passwd entry is needed.
+CHILD_UIDS = range(1_700_000_000, 1_700_000_000 + 2**20)
+_UID_LOCKS = Path("/run/cnn-grader-uids")  # root's alone: a lock file per user id in use
 
 # Every folder anyone may write to gets a private, small tmpfs in the jail (tests/test_hostile.py checks that no
 # other one exists on this machine); the scratch folder gets its own, which is the child's disk quota.
@@ -95,7 +105,7 @@ def _probe() -> Isolation:
         check = ("import grader.child, os, sys; "
                  f"sys.exit(0 if os.getuid() == {CHILD_UID} and not any(os.access(p, os.R_OK) for p in {hidden!r})"
                  " else 3)")
-        command = jailed([sys.executable, "-I", "-c", check], scratch, hidden)
+        command = jailed([sys.executable, "-I", "-c", check], scratch, hidden, CHILD_UID)
         from grader.sandbox.supervise import environment
 
         done = subprocess.run(command, cwd=scratch, capture_output=True, timeout=60, env=environment(scratch))
@@ -109,21 +119,52 @@ def _probe() -> Isolation:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def jail_spec(scratch: Path, hidden: list[str], command: list[str] | None = None) -> dict[str, Any]:
+def jail_spec(scratch: Path, hidden: list[str], uid: int, command: list[str] | None = None) -> dict[str, Any]:
     """What `grader.jail` shows the child, and the user it becomes."""
     return {"keep": _kept_paths(scratch), "hide": hidden, "private": list(PRIVATE_FOLDERS),
             "private_mb": _PRIVATE_MB, "scratch": str(scratch.resolve()), "scratch_mb": SCRATCH_MB,
-            "uid": CHILD_UID, "command": command}
+            "uid": uid, "command": command}
 
 
-def jailed(command: list[str], scratch: Path, hidden: list[str]) -> list[str]:
-    """`command` run in the jail: new namespaces, then `grader.jail`, which confines it and executes it."""
+def jailed(command: list[str], scratch: Path, hidden: list[str], uid: int) -> list[str]:
+    """`command` run in the jail as `uid`: new namespaces, then `grader.jail`, which confines it and executes it."""
     return [*system.unshare_command(), sys.executable, "-I", "-m", "grader.jail",
-            json.dumps(jail_spec(scratch, hidden, command))]
+            json.dumps(jail_spec(scratch, hidden, uid, command))]
 
 
-def give_to_child(scratch: Path) -> None:
-    """Make the scratch folder the jailed child's own (it runs as CHILD_UID)."""
+def give_to_child(scratch: Path, uid: int) -> None:
+    """Make the scratch folder the jailed child's own (it runs as `uid`)."""
     for folder, _, files in os.walk(scratch):
         for path in [folder, *(os.path.join(folder, f) for f in files)]:
-            os.lchown(path, CHILD_UID, CHILD_UID)
+            os.lchown(path, uid, uid)
+
+
+@contextlib.contextmanager
+def child_uid() -> Iterator[int]:
+    """A user id for one jailed child that no other child on this machine has while it runs: drawn at random from
+    CHILD_UIDS (so a later child almost never gets it again), held by a lock file while in use (so that no grader
+    process, of this batch or another, hands it out at the same time) and never one a process still runs as."""
+    import fcntl
+
+    _UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    running = {p.info["uids"].real for p in psutil.process_iter(["uids"]) if p.info.get("uids")}
+    draw = random.SystemRandom()
+    for _ in range(100):
+        uid = draw.choice(CHILD_UIDS)
+        if uid in running:
+            continue
+        lock = _UID_LOCKS / f"{uid}.lock"
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        try:
+            yield uid
+        finally:
+            with contextlib.suppress(OSError):
+                lock.unlink()
+            os.close(fd)
+        return
+    raise OSError("no free user id for the child in CHILD_UIDS")

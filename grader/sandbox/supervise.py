@@ -10,6 +10,7 @@ is started as a fresh interpreter, as everywhere else. What differs by OS is in 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import queue
@@ -29,7 +30,7 @@ from grader import contract, forkserver
 from grader.contract import Begin, Done, End, Job, Message
 from grader.errors import ChildStartError
 from grader.sandbox import system
-from grader.sandbox.isolation import give_to_child, isolation, jail_spec, jailed
+from grader.sandbox.isolation import child_uid, give_to_child, isolation, jail_spec, jailed
 from grader.sandbox.limits import Limits
 
 M = TypeVar("M", bound=Message)
@@ -132,12 +133,14 @@ def _attempt(job: Job, submission: Path, limits: Limits, on_message: Callable[[M
              fork: bool) -> ChildRun:
     scratch = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
-        workdir = scratch / "work"
-        _copy_submission(submission, workdir)
-        (scratch / "tmp").mkdir()
-        if isolation().namespaces:
-            give_to_child(scratch)
-        return _run(job, workdir, scratch, limits, on_message, fork)
+        with contextlib.ExitStack() as held:
+            uid = held.enter_context(child_uid()) if isolation().namespaces else None
+            workdir = scratch / "work"
+            _copy_submission(submission, workdir)
+            (scratch / "tmp").mkdir()
+            if uid is not None:
+                give_to_child(scratch, uid)
+            return _run(job, workdir, scratch, limits, on_message, fork, uid)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -185,25 +188,25 @@ def environment(scratch: Path, threads: int | None = None) -> dict[str, str]:
 
 
 def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
-         on_message: Callable[[Message], None] | None, fork: bool = True) -> ChildRun:
+         on_message: Callable[[Message], None] | None, fork: bool = True, uid: int | None = None) -> ChildRun:
     read_fd, write_fd = os.pipe()
     output_path = scratch / "output.txt"
     result = ChildRun(expected=tuple(a.module for a in job.assignments))
 
     rlimits = system.child_rlimits(limits.output_bytes)
-    in_jail = isolation().namespaces
+    in_jail = uid is not None
     env = environment(scratch, limits.threads)
     start = time.monotonic()
     with open(output_path, "wb") as output:
         process: Any = None
         if fork and forkserver.enabled():  # a fork of a process that has TensorFlow imported already
-            spec = jail_spec(scratch, list(isolation().hidden)) if in_jail else None
+            spec = jail_spec(scratch, list(isolation().hidden), uid) if in_jail else None
             process = forkserver.spawn(workdir, env, rlimits, spec, output.fileno(), write_fd)
         waiter = process.pid if process is not None and in_jail else None  # outside the jail, running no student code
         if process is None:
             command = [sys.executable, "-I", "-m", "grader.child", system.channel_argument(write_fd)]
             if in_jail:
-                command = jailed(command, scratch, list(isolation().hidden))
+                command = jailed(command, scratch, list(isolation().hidden), uid)
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
                                        cwd=workdir, env=env, **system.popen_options(rlimits, write_fd))
     os.close(write_fd)

@@ -98,10 +98,12 @@ def popen_options(rlimits: dict[str, int], channel: int) -> dict[str, Any]:
         info.lpAttributeList = {"handle_list": [handle]}
         return {"startupinfo": info, "close_fds": True,
                 "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW}
-    options: dict[str, Any] = {"pass_fds": (channel,), "start_new_session": True}
-    if rlimits:
-        options["preexec_fn"] = lambda: apply_rlimits(rlimits)
-    return options
+    def prepare() -> None:
+        apply_rlimits(rlimits)
+        if LINUX:  # dies with the grader's thread that started it (the jail sets it again after its change of user)
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    return {"pass_fds": (channel,), "start_new_session": True, "preexec_fn": prepare}
 
 
 def channel_argument(channel: int) -> str:
