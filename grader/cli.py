@@ -64,6 +64,9 @@ _BACKEND_HELP = ("The Keras backend that trains the networks: tensorflow (in the
 _TIMEOUT_HELP = ("Seconds per assignment, taken as given. By default 120 or four times the reference's own time, "
                  "whichever is longer, times how much slower this machine is than the one that measured the "
                  "reference.")
+_BUDGET_HELP = ("The whole submission's seconds on its platform (Gradescope's timeout, a CI job's): the time limit "
+                "that follows the machine grows to at most a share of it per assignment, so that a submission that "
+                "hangs everywhere still ends in time. Without it, at most 300 s per assignment.")
 BUG_BANNER = "The grader itself failed (this is a bug in the grader, not in the submission):"
 
 
@@ -98,6 +101,7 @@ def main(course: Path | None) -> None:
               help="Append the Markdown summary (scores, failed checks' causes, curves) to this file, e.g. "
                    "\"$GITHUB_STEP_SUMMARY\".")
 @click.option("--timeout", type=float, default=None, help=_TIMEOUT_HELP)
+@click.option("--budget", type=float, default=None, help=_BUDGET_HELP)
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--fail-under", type=float, default=None, help="Exit 1 when a submission scores below PERCENT.")
 @click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
@@ -107,14 +111,14 @@ def main(course: Path | None) -> None:
 @click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP)
 def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path: Path | None,
                 feedback_path: Path | None, junit_path: Path | None, summary_path: Path | None, timeout: float | None,
-                memory: int, fail_under: float | None, profile: str | None, quiet: bool,
+                budget: float | None, memory: int, fail_under: float | None, profile: str | None, quiet: bool,
                 trust_custom_layers: bool) -> None:
     """Grade submission folders (or single files) and print a report.
 
     The assignments found are graded and the missing ones listed, unscored; with -a, a missing one scores 0."""
     from grader.grading import grade_submission
 
-    limits = _limits(timeout, memory)
+    limits = _limits(timeout, memory, budget)
     status = errors.EXIT_GRADED
     profile = profile or _default_profile()
     results = []
@@ -150,10 +154,10 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
     sys.exit(status)
 
 
-def _limits(timeout: float | None, memory: int) -> Limits:
+def _limits(timeout: float | None, memory: int, budget: float | None = None) -> Limits:
     if timeout is None:
-        return Limits(memory_mb=memory, follow_machine=True)
-    return Limits(timeout=timeout, memory_mb=memory)
+        return Limits(memory_mb=memory, follow_machine=True, budget=budget)
+    return Limits(timeout=timeout, memory_mb=memory, budget=budget)
 
 
 def _default_profile() -> str:
@@ -171,6 +175,7 @@ def _default_profile() -> str:
 @click.option("--force", is_flag=True, help="Grade again students that already have a result.")
 @click.option("--assignment", "-a", "assignments", multiple=True, help="Grade only this assignment (repeatable).")
 @click.option("--timeout", type=float, default=None, help=_TIMEOUT_HELP)
+@click.option("--budget", type=float, default=None, help=_BUDGET_HELP)
 @click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
 @click.option("--backend", type=click.Choice(["tensorflow", "jax"]), default=None, callback=_set_backend,
@@ -188,8 +193,8 @@ def _default_profile() -> str:
               help="Grade only slice K of N of the class (by a hash of each student's name); `grade merge` brings "
                    "the slices' output folders together as one run.")
 def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tuple[str, ...], timeout: float | None,
-                  memory: int, profile: str | None, trust_custom_layers: bool, fail_under: float | None,
-                  roster: Path | None, title: str, shard: str | None) -> None:
+                  budget: float | None, memory: int, profile: str | None, trust_custom_layers: bool,
+                  fail_under: float | None, roster: Path | None, title: str, shard: str | None) -> None:
     """Grade a class: every subfolder or .zip of ROOT is one student. Writes results/<student>.json, grades.csv,
     summary.md, junit.xml and histogram.png into --out."""
     from grader.batch import grade_class, parse_shard
@@ -199,7 +204,7 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
             yield from bar
 
     summary = grade_class(root, out, jobs=jobs, force=force, assignments=list(assignments) or None,
-                          limits=_limits(timeout, memory), profile=profile or _default_profile(),
+                          limits=_limits(timeout, memory, budget), profile=profile or _default_profile(),
                           progress=progress, trust_custom_layers=trust_custom_layers, fail_under=fail_under,
                           roster=roster, title=title, shard=parse_shard(shard) if shard else None)
     click.echo(f"graded {len(summary['graded'])} student(s), skipped {summary['skipped']} already graded "

@@ -60,16 +60,18 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
             results[name] = _unloaded(rubric, str(exc), file, 0.0)
     folder = path if path.is_dir() else path.parent
     caps = {name: rebuild_limit(references[name]) for name in names}
-    slowdown = 1.0
+    slowdown, cap = 1.0, None
     if limits.follow_machine:
         timeout, slowdown = timing.limit(limits.timeout, [_timing_record(RUBRICS[n], profile) for n in names])
-        limits = dataclasses.replace(limits, timeout=timeout)
+        cap = timing.ceiling(limits.budget, len(sources))
+        limits = dataclasses.replace(limits, timeout=min(timeout, cap))
     runs = run_assignments(sources, folder, limits, profile=profile, trust_child=trust_custom_layers, max_params=caps)
     for rubric, source in sources:
         results[rubric.name] = _judged(rubric, source, runs[rubric.name], references[rubric.name], profile)
     extra = {"profile": profile, "protections": sandbox.isolation().describe(),
              "trusted_custom_layers": trust_custom_layers, "missing": missing,
              "time_limit_s": round(limits.timeout, 1), "machine_slowdown": round(slowdown, 2),
+             "time_limit_ceiling_s": None if cap is None else round(cap, 1),
              "grader_peak_mb": sandbox.system.peak_rss_mb()}
     return SubmissionResult(str(path), tuple(results[n] for n in names), time.monotonic() - start, extra)
 

@@ -67,7 +67,10 @@ export GRADER_CACHE="$ROOT/source/.grader-cache" GRADER_SOLUTIONS="$ROOT/source/
 {memory_probe}
 mkdir -p "$ROOT/results"
 cd "$ROOT/source"
-"$PYTHON" -m grader "$ROOT/submission" {assignments} --profile {profile} --json "$ROOT/results/results.json"
+# GRADER_BUDGET: the assignment's timeout in Gradescope's settings (10 minutes by default); no time limit grows past
+# a share of it, so that a submission that hangs still gets its result in time.
+"$PYTHON" -m grader "$ROOT/submission" {assignments} --profile {profile} --budget "${{GRADER_BUDGET:-600}}" \
+  --json "$ROOT/results/results.json"
 status=$?
 if [ "$status" -ge 2 ] || [ ! -s "$ROOT/results/results.json" ]; then
   # The grader itself failed: say so on Gradescope rather than leave no result.

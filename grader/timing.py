@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 FACTOR = 4.0  # a correct submission's run may take this many times the reference's (their own spellings, output)
+CEILING = 300.0  # the most a limit that follows the machine may grow to, per assignment, without a budget
 
 
 @functools.cache
@@ -64,6 +65,19 @@ def limit(floor: float, records: list[dict[str, Any] | None]) -> tuple[float, fl
         return floor, 1.0
     slowdown = max(1.0, max(workload_seconds() / float(r["workload_seconds"]) for r in known))
     return scaled(floor, slowdown, [float(r["reference_seconds"]) for r in known]), slowdown
+
+
+def ceiling(budget: float | None, assignments: int) -> float:
+    """The most a limit that follows the machine may grow to, per assignment: with a `budget` for the whole
+    submission (its platform's timeout), a share that leaves every assignment, each stopped at its limit, a tenth of
+    the budget and half a minute to spare for the rest; else CEILING.
+
+    >>> ceiling(None, 5), ceiling(600, 5), ceiling(600, 1), ceiling(60, 5)
+    (300.0, 102.0, 300.0, 30.0)
+    """
+    if budget is None:
+        return CEILING
+    return max(30.0, min(CEILING, (0.9 * budget - 30.0) / max(assignments, 1)))
 
 
 def scaled(floor: float, slowdown: float, reference_seconds: list[float]) -> float:

@@ -160,3 +160,28 @@ def _with_marker(marker: str) -> list[psutil.Process]:
         if marker in (process.info.get("cmdline") or []):
             found.append(process)
     return found
+
+
+def test_a_limit_that_follows_a_slow_machine_stops_at_its_share_of_the_budget(tmp_path, monkeypatch) -> None:
+    """On a machine so busy that the slowdown would allow 15 minutes an assignment, the platform's budget wins."""
+    import grader.grading
+    from grader import timing
+    from grader.sandbox import Limits
+
+    shutil.copy(ROOT / "solutions" / "convolution.py", tmp_path / "convolution.py")
+    used = []
+    real = grader.grading.run_assignments
+
+    def recording(sources, folder, limits, **kwargs):
+        used.append(limits.timeout)
+        return real(sources, folder, limits, **kwargs)
+
+    monkeypatch.setattr(timing, "limit", lambda floor, records: (900.0, 7.5))
+    monkeypatch.setattr(grader.grading, "run_assignments", recording)
+    for budget, expected in ((600.0, 300.0), (200.0, 150.0), (None, timing.CEILING)):
+        result = grade_submission(tmp_path, ["convolution"], Limits(follow_machine=True, budget=budget))
+        assert used[-1] == expected == result.extra["time_limit_s"] == result.extra["time_limit_ceiling_s"]
+        assert result.extra["machine_slowdown"] == 7.5 and result.assignments[0].score == 17
+    # A limit given on the command line is taken as given.
+    result = grade_submission(tmp_path, ["convolution"], Limits(timeout=900.0, budget=200.0))
+    assert used[-1] == 900.0 and result.extra["time_limit_ceiling_s"] is None

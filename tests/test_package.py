@@ -28,6 +28,7 @@ def test_the_autograder_zip_grades_a_submission_in_a_gradescope_layout(tmp_path)
         setup = bundle.read("setup.sh").decode()
         assert '"${pins[@]}" .' in setup and "pins=(-c constraints.txt)" in setup and "< (3, 14)" in setup
         assert bundle.read("constraints.txt") == (ROOT / "constraints.txt").read_bytes()
+        assert '--budget "${GRADER_BUDGET:-600}"' in bundle.read("run_autograder").decode()
         assert any(n.startswith(".grader-cache/gap-quick-") for n in names)  # the reference artifact
         assert not any(n.startswith(("solutions/inception", "tests/")) for n in names)
         assert bundle.getinfo("run_autograder").external_attr >> 16 & 0o111
