@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -200,6 +201,36 @@ class Outcome:
     note: str | None = None  # how it was measured, when not the usual way
 
 
+_VALUE_MEASURES = frozenset({"probabilities", "invariance", "equivariance", "gradients", "convergence"})
+
+
+def non_finite(value: Any, path: str = "") -> str | None:
+    """Where in a measurement (nested dicts and lists) a float is NaN or infinite, or None.
+
+    >>> non_finite({"min": 0.1, "outputs": [{"max": float("nan")}]}), non_finite([1.0, {"a": 2}])
+    ('outputs[0].max', None)
+    """
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path or "the value")
+    if isinstance(value, dict):
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = non_finite(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _number_text(value: Any, where: str) -> str:
+    for part in [] if where == "the value" else where.replace("[", ".").replace("]", "").split("."):
+        value = value[int(part)] if isinstance(value, list | tuple) else value[part]
+    return "NaN" if math.isnan(value) else ("infinite" if value > 0 else "minus infinity")
+
+
 class Context:
     """What a check sees: the student's and the reference's outcome of each probe."""
 
@@ -232,7 +263,14 @@ class Context:
         if outcome.measured is None:
             raise Fail(f"{probe.call_text()} returned {outcome.returned}, not a Keras "
                        f"{'tensor' if probe.block_input is not None else 'model'}")
-        return outcome.measured[measurement]
+        value = outcome.measured[measurement]
+        where = non_finite(value)
+        if where is not None and measurement in _VALUE_MEASURES:  # NaN compares false with every tolerance
+            raise Fail(f"{probe.call_text()}: the {measurement} measured on its outputs are not finite numbers "
+                       f"({where} is {_number_text(value, where)}): the model computes NaN or infinity, so no "
+                       "comparison with the reference can pass. Look for a division by zero, a log of zero or a "
+                       "layer that overflows.")
+        return value
 
     def student_graph(self, probe: Probe) -> Graph:
         """The student's model as a graph (the probe must measure "params" or "structure")."""

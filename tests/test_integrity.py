@@ -185,3 +185,14 @@ def test_a_limit_that_follows_a_slow_machine_stops_at_its_share_of_the_budget(tm
     # A limit given on the command line is taken as given.
     result = grade_submission(tmp_path, ["convolution"], Limits(timeout=900.0, budget=200.0))
     assert used[-1] == 900.0 and result.extra["time_limit_ceiling_s"] is None
+
+
+def test_nan_outputs_fail_the_value_checks_and_say_why() -> None:
+    from conftest import graded
+
+    result = graded(HOSTILE / "gap_nan_outputs.py")
+    probabilities = [c for c in result.checks if c.category == "values"]
+    assert probabilities and not any(c.passed for c in probabilities)
+    assert all("not finite numbers" in c.output and "NaN" in c.output for c in probabilities if not c.hidden)
+    invariance = [c for c in result.checks if c.category == "invariance"]
+    assert invariance and not any(c.passed for c in invariance)

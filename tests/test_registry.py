@@ -42,3 +42,17 @@ def test_a_check_is_declared_the_same_way_with_a_shared_judge_or_its_own() -> No
 def test_every_training_probe_of_the_course_declares_its_margins() -> None:
     training = [p for r in RUBRICS.values() for p in r.probes.values() if "convergence" in p.measures]
     assert len(training) == 3 and all(p.margins and (p.margins.accuracy or p.margins.loss) for p in training)
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_a_measured_value_that_is_not_finite_fails_before_any_tolerance(bad: float) -> None:
+    from grader.registry import Context, Outcome
+
+    rubric = RUBRICS["resnet"]
+    probe = next(p for p in rubric.probes.values() if "gradients" in p.measures)
+    ctx = Context(rubric, {probe.id: Outcome(measured={"gradients": {"first": 1.0, "last": bad, "ratio": 0.5}})}, {})
+    with pytest.raises(Fail, match=r"not finite numbers \(last is (NaN|infinite|minus infinity)\)"):
+        ctx.student(probe, "gradients")
+    fine = Context(rubric, {probe.id: Outcome(measured={"gradients": {"first": 1.0, "last": 2.0}})}, {})
+    assert fine.student(probe, "gradients") == {"first": 1.0, "last": 2.0}
