@@ -35,14 +35,37 @@ class Student:
     path: Path  # a folder, or a .zip to unpack first
 
 
+def student_name(path: Path) -> str:
+    """The name a student's folder or zip is graded under, and their files are written under: letters, digits and
+    `._@+-` kept, anything else `_`, no leading dot. It cannot be `.`, `..`, hidden or a path.
+
+    >>> student_name(Path("...zip")), student_name(Path("Ana María (2)")), student_name(Path("../bob.zip"))
+    ('__', 'Ana_María__2_', 'bob')
+    """
+    raw = path.name[: -len(".zip")] if path.name.lower().endswith(".zip") else path.name
+    name = "".join(c if c.isalnum() or c in "._@+-" else "_" for c in raw)
+    return name.lstrip(".") or "_" * len(name) or "_"
+
+
 def students(root: Path) -> list[Student]:
-    """Every student under `root`: each subfolder and each `.zip`, by name."""
+    """Every student under `root`: each subfolder and each `.zip`, by `student_name`. Two sources that would be
+    graded under one name (`erin/` and `erin.zip`, `a b/` and `a_b/`) are refused by name, before anything is
+    graded: neither may silently replace the other."""
     if not root.is_dir():
         raise UsageError(f"no such folder: {root}")
-    found = [Student(p.stem if p.suffix == ".zip" else p.name, p) for p in sorted(root.iterdir())
-             if (p.is_dir() and not p.name.startswith(".")) or p.suffix.lower() == ".zip"]
+    found = [Student(student_name(p), p) for p in sorted(root.iterdir())
+             if (p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+             or (p.suffix.lower() == ".zip" and p.is_file() and not p.is_symlink())]
     if not found:
         raise UsageError(f"no student folders or .zip files in {root}")
+    sources: dict[str, list[str]] = {}
+    for student in found:
+        sources.setdefault(student.name.lower(), []).append(student.path.name)
+    clashes = {name: paths for name, paths in sources.items() if len(paths) > 1}
+    if clashes:
+        said = "; ".join(f"{' and '.join(repr(p) for p in paths)}" for paths in clashes.values())
+        raise UsageError(f"two submissions would be graded as one student: {said}. Rename or remove one of each "
+                         "pair; nothing was graded")
     return found
 
 
@@ -75,24 +98,36 @@ def merge(parts: list[Path], out: Path, fail_under: float | None = None,
     """Bring the results and pages of several shards' output folders into `out` and summarize them as one run."""
     names: set[str] = set()
     (out / "results").mkdir(parents=True, exist_ok=True)
+    merged: dict[str, str] = {}
     for part in parts:
         found = sorted((part / "results").glob("*.json"))
         if not found:
             raise UsageError(f"no results in {part / 'results'}: is it the output folder of a grade batch --shard run?")
+        ledger = read_ledger(part)
         for result in found:
             if result.stem in names:
                 raise UsageError(f"{result.stem} was graded in two of the folders merged; merge each shard once")
+            if not written_by_us(result, ledger):
+                raise UsageError(f"{result} is not the result grade batch wrote for {result.stem} (its {LEDGER} "
+                                 "says otherwise): grade that shard again")
             names.add(result.stem)
+            merged[result.stem] = ledger[result.stem]
             shutil.copy2(result, out / "results" / result.name)
             pages = part / "feedback" / result.stem
             if pages.is_dir():
                 shutil.copytree(pages, out / "feedback" / result.stem, dirs_exist_ok=True)
+    write_ledger(out, merged)
     return summarize(out, sorted(names), fail_under, roster, title)
 
 
 def unpack(archive: Path, folder: Path) -> Path:
-    """Unpack a student's zip safely (no paths outside `folder`, a size cap); returns the folder."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Unpack a student's zip safely into a fresh `folder` (nothing left from before; no paths outside it; a size
+    cap); returns the folder."""
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()
+    elif folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
     with zipfile.ZipFile(archive) as bundle:
         total = 0
         for member in bundle.infolist():
@@ -142,9 +177,11 @@ def _grade_one(student: Student, out: str, assignments: list[str] | None, limits
                            "told.", {"grader_error": detail, "traceback": traceback.format_exc()[-4000:]})
     target = results / f"{student.name}.json"
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=1, sort_keys=True))
+    data = json.dumps(report, indent=1, sort_keys=True).encode()
+    tmp.write_bytes(data)
     tmp.replace(target)
-    return {"student": student.name, "score": report["score"], "max_score": report["max_score"]}
+    return {"student": student.name, "score": report["score"], "max_score": report["max_score"],
+            "digest": hashlib.sha256(data).hexdigest()}
 
 
 def _ungraded(assignments: list[str] | None, output: str, extra: dict[str, Any]) -> dict[str, Any]:
@@ -156,8 +193,36 @@ def _ungraded(assignments: list[str] | None, output: str, extra: dict[str, Any])
                            **extra}}
 
 
-def _graded(result: Path) -> bool:
-    """Whether a student already has a result: a grader failure is graded again on the next run."""
+LEDGER = "ledger.json"  # in the output folder: each result file's digest as grade batch wrote it, by student
+
+
+def read_ledger(out: Path) -> dict[str, str]:
+    try:
+        found = json.loads((out / LEDGER).read_text())
+        return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def write_ledger(out: Path, ledger: dict[str, str]) -> None:
+    tmp = out / f"{LEDGER}.tmp"
+    tmp.write_text(json.dumps(ledger, indent=1, sort_keys=True))
+    tmp.replace(out / LEDGER)
+
+
+def written_by_us(result: Path, ledger: dict[str, str]) -> bool:
+    """Whether `result` is the file grade batch wrote for its student: anything else found there (planted, edited,
+    left by another run) is never trusted, and the student is graded again."""
+    try:
+        return ledger.get(result.stem) == hashlib.sha256(result.read_bytes()).hexdigest()
+    except OSError:
+        return False
+
+
+def _graded(result: Path, ledger: dict[str, str] | None = None) -> bool:
+    """Whether a student already has a result this batch wrote: a grader failure is graded again on the next run."""
+    if ledger is not None and not written_by_us(result, ledger):
+        return False
     try:
         return not json.loads(result.read_text())["extra_data"].get("grader_error")
     except (OSError, ValueError, KeyError, TypeError):
@@ -193,7 +258,8 @@ def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, as
     limits = limits or Limits()
     everyone = [s for s in students(root) if in_shard(s.name, shard)]  # with --shard K/N, this run's slice
     (out / "results").mkdir(parents=True, exist_ok=True)
-    todo = [s for s in everyone if force or not _graded(out / "results" / f"{s.name}.json")]
+    ledger = read_ledger(out)
+    todo = [s for s in everyone if force or not _graded(out / "results" / f"{s.name}.json", ledger)]
     threads = max((os.cpu_count() or 1) // max(jobs, 1), 1)
     done: list[dict[str, Any]] = []
     if todo:
@@ -205,6 +271,8 @@ def grade_class(root: Path, out: Path, *, jobs: int = 1, force: bool = False, as
             finished = concurrent.futures.as_completed(futures)
             for future in progress(finished, len(futures)) if progress else finished:
                 done.append(future.result())
+                ledger[done[-1]["student"]] = done[-1]["digest"]
+                write_ledger(out, ledger)  # as each result comes: an interrupted run resumes from it
     summary = summarize(out, [s.name for s in everyone], fail_under, people, title)
     return {"graded": [d["student"] for d in done], "skipped": len(everyone) - len(todo), **summary}
 

@@ -3,6 +3,7 @@ different students share nothing per user."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zipfile
 
 import psutil
 import pytest
@@ -196,3 +198,47 @@ def test_nan_outputs_fail_the_value_checks_and_say_why() -> None:
     assert all("not finite numbers" in c.output and "NaN" in c.output for c in probabilities if not c.hidden)
     invariance = [c for c in result.checks if c.category == "invariance"]
     assert invariance and not any(c.passed for c in invariance)
+
+
+@pytest.mark.quick
+def test_a_students_name_is_never_a_path_and_two_sources_for_one_name_are_refused(tmp_path) -> None:
+    from grader.batch import students
+    from grader.errors import UsageError
+
+    root = tmp_path / "class"
+    root.mkdir()
+    zipfile.ZipFile(root / "...zip", "w").close()
+    (root / "alice").mkdir()
+    (root / "linked").symlink_to(root / "alice")  # a linked folder is not a student of its own
+    assert [(s.name, s.path.name) for s in students(root)] == [("__", "...zip"), ("alice", "alice")]
+    (root / "erin").mkdir()
+    zipfile.ZipFile(root / "erin.zip", "w").close()
+    with pytest.raises(UsageError, match="'erin' and 'erin.zip'"):
+        students(root)
+
+
+def test_a_zip_cannot_write_outside_its_students_folder_and_a_planted_result_is_not_trusted(tmp_path) -> None:
+    from grader.batch import grade_class
+
+    root, out = tmp_path / "class", tmp_path / "out"
+    for name in ("alice", "bob"):
+        (root / name).mkdir(parents=True)
+        shutil.copy(ROOT / "solutions" / "convolution.py", root / name / "convolution.py")
+    (root / "bob" / "convolution.py").write_text("")  # bob hands in nothing: 0
+    forged = json.dumps({"score": 17, "max_score": 17, "tests": [], "output": "",
+                         "extra_data": {"assignments": {"convolution": {"score": 17, "max_score": 17}}}})
+    with zipfile.ZipFile(root / "...zip", "w") as bundle:  # its name would have been "..": the output folder
+        bundle.writestr("results/bob.json", forged)
+        bundle.writestr("feedback/alice/feedback.html", "<script>alert(1)</script>")
+        bundle.writestr("convolution.py", (ROOT / "solutions" / "convolution.py").read_text())
+    grade_class(root, out, assignments=["convolution"])
+    scores = {p.stem: json.loads(p.read_text())["score"] for p in (out / "results").glob("*.json")}
+    assert scores == {"alice": 17, "bob": 0, "__": 17}
+    assert "<script>" not in (out / "feedback" / "alice" / "feedback.html").read_text()
+    assert not (out / "unpacked" / "results").exists() and (out / "unpacked" / "__" / "results" / "bob.json").exists()
+    # A result file that grade batch did not write for that student is graded again on a resumed run.
+    (out / "results" / "bob.json").write_text(forged)
+    summary = grade_class(root, out, assignments=["convolution"])
+    assert summary["graded"] == ["bob"] and json.loads((out / "results" / "bob.json").read_text())["score"] == 0
+    with open(out / "grades.csv") as f:
+        assert {row["student"]: row["total"] for row in csv.DictReader(f)} == {"__": "17", "alice": "17", "bob": "0"}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
 import pytest
 
-from grader.batch import in_shard, merge, parse_shard, summarize
+from grader.batch import in_shard, merge, parse_shard, read_ledger, summarize, write_ledger
 from grader.errors import UsageError
 
 pytestmark = pytest.mark.quick
@@ -34,6 +35,7 @@ def _graded(out, name: str, score: float) -> None:
               "extra_data": {"assignments": {"gap": {"score": score, "max_score": 23, "execution_time": 1.0}}}}
     (out / "results").mkdir(parents=True, exist_ok=True)
     (out / "results" / f"{name}.json").write_text(json.dumps(report))
+    write_ledger(out, {**read_ledger(out), name: hashlib.sha256(json.dumps(report).encode()).hexdigest()})
     (out / "feedback" / name).mkdir(parents=True, exist_ok=True)
     (out / "feedback" / name / "feedback.html").write_text(f"<p>{name}</p>")
 
@@ -53,3 +55,10 @@ def test_merged_shards_give_the_files_of_one_run(tmp_path) -> None:
     shutil.copy(sorted((parts[0] / "results").iterdir())[0], parts[1] / "results")  # one student in both
     with pytest.raises(UsageError, match="graded in two of the folders"):
         merge(parts, tmp_path / "again")
+    (parts[1] / "results" / sorted((parts[0] / "results").iterdir())[0].name).unlink()
+
+    # A result that grade batch did not write for that student (planted, edited) is refused, never merged.
+    forged = next((parts[1] / "results").iterdir())
+    forged.write_text(forged.read_text().replace('"score": ', '"score": 1', 1))
+    with pytest.raises(UsageError, match="not the result grade batch wrote"):
+        merge(parts, tmp_path / "forged")
