@@ -166,7 +166,7 @@ def _reference_accuracy(results: dict[str, dict]) -> dict[str, str]:
     for student, result in results.items():
         if student.endswith("__reference"):
             for test in result["tests"]:
-                if "/convergence:" in test["name"]:
+                if test["name"].startswith(student.split("__")[0] + "/convergence:"):
                     found[test["name"]] = f"{test['status']}: {test.get('output', '')[:160]}"
     return found
 

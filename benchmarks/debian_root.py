@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.monotonic() - start
         log = Path(work).parent / f"debian-{args.suite}-make-test.log"
         log.write_text(done)
-        closing = [line for line in done.splitlines() if " passed" in line or " failed" in line or "error" in line]
+        closing = [line for line in done.splitlines() if re.match(r"^(=+ )?\d+ (passed|failed)", line.strip())]
         lines.append(f"make test: {elapsed / 60:.1f} min; " + (closing[-1].strip() if closing else "no closing line"))
         lines.append(f"  the whole output: {log}")
         failed = [line for line in done.splitlines() if line.startswith("FAILED") or line.startswith("ERROR")]

