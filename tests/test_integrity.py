@@ -58,7 +58,7 @@ def test_a_child_that_never_began_is_tried_again_in_a_fresh_interpreter(tmp_path
 def test_a_child_that_cannot_start_at_all_is_a_grader_failure_not_a_zero(tmp_path, monkeypatch) -> None:
     shutil.copy(ROOT / "solutions" / "convolution.py", tmp_path / "convolution.py")
 
-    def never_starts(job, workdir, scratch, limits, on_message, fork=True):
+    def never_starts(*args, **kwargs):
         return supervise.ChildRun(exit_code=70)
 
     monkeypatch.setattr(supervise, "_run", never_starts)
