@@ -8,7 +8,6 @@ those files at the end.
 from __future__ import annotations
 
 import concurrent.futures
-import csv
 import dataclasses
 import hashlib
 import json
@@ -312,8 +311,10 @@ def summarize(out: Path, names: list[str], fail_under: float | None = None,
         if path.is_file():
             reports[name] = json.loads(path.read_text())
     assignments = sorted({a for r in reports.values() for a in r["extra_data"].get("assignments", {})})
+    from grader.reports.escape import csv_writer, markdown
+
     with open(out / "grades.csv", "w", newline="") as f:
-        writer = csv.writer(f)
+        writer = csv_writer(f)
         writer.writerow(["student", *assignments, "total", "max_score", "percent", "grader_error"])
         for name, report in sorted(reports.items()):
             per = report["extra_data"].get("assignments", {})
@@ -332,10 +333,11 @@ def summarize(out: Path, names: list[str], fail_under: float | None = None,
         lines += [f"Mean {sum(percents) / len(percents):.1f}%, lowest {min(percents):.1f}%, "
                   f"highest {max(percents):.1f}%.", "", "![scores](histogram.png)", ""]
     if broken:
-        lines += [f"**The grader itself failed on {len(broken)} student(s), not graded:** {', '.join(broken)} "
+        lines += [f"**The grader itself failed on {len(broken)} student(s), not graded:** "
+                  f"{markdown(', '.join(broken))} "
                   "(`grader_error` in grades.csv).", ""]
     if fail_under is not None:
-        lines += [f"Below {fail_under:g}%: {', '.join(below) if below else 'nobody'}.", ""]
+        lines += [f"Below {fail_under:g}%: {markdown(', '.join(below)) if below else 'nobody'}.", ""]
     from grader.reports.summary import first_line
 
     causes: dict[str, Counter] = {}
@@ -346,15 +348,15 @@ def summarize(out: Path, names: list[str], fail_under: float | None = None,
     lines += ["## Checks failed most often", "", "| students | check | the cause named most often |", "|---|---|---|"]
     for name, count in failed.most_common(15):
         cause, times = (causes.get(name) or Counter({"(hidden)": count})).most_common(1)[0]
-        lines.append(f"| {count} | {name} | {cause.replace('|', '/')} ({times}) |")
+        lines.append(f"| {count} | {markdown(name)} | {markdown(cause)} ({times}) |")
     lines += ["", "## Students", "", "| student | " + " | ".join(assignments) + " | total | percent |",
               "|---|" + "---:|" * (len(assignments) + 2)]
     for name, report in sorted(reports.items()):
         per = report["extra_data"].get("assignments", {})
         cells = [f"{per[a]['score']:g}" if a in per else "" for a in assignments]
         flag = " (grader failed)" if name in broken else " (below)" if name in below else ""
-        lines.append(f"| {name}{flag} | " + " | ".join(cells) + f" | {report['score']:g} / {report['max_score']:g} | "
-                     f"{percent[name]:.1f}% |")
+        lines.append(f"| {markdown(name)}{flag} | " + " | ".join(cells)
+                     + f" | {report['score']:g} / {report['max_score']:g} | {percent[name]:.1f}% |")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     from grader.reports import junit
 

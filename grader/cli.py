@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from grader import errors
-from grader.reports import gradescope, terminal
+from grader.reports import escape, gradescope, terminal
 from grader.sandbox import Limits
 
 
@@ -127,7 +127,7 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
                                   only_present=not assignments)
         results.append(result)
         if quiet:
-            click.echo(f"{path}: {result.score:g} / {result.max_score:g}")
+            click.echo(f"{escape.terminal(str(path))}: {result.score:g} / {result.max_score:g}")
         else:
             click.echo(terminal.render(result, color=sys.stdout.isatty()), nl=False)
         if json_path is not None:
@@ -142,7 +142,7 @@ def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path
             from grader.reports import summary
 
             with summary_path.open("a") as f:
-                f.write(f"## Grading {path}\n\n{summary.markdown(result)}\n")
+                f.write(f"## Grading {escape.markdown(str(path))}\n\n{summary.markdown(result)}\n")
         if fail_under is not None and result.percent < fail_under:
             status = errors.EXIT_BELOW_THRESHOLD
     if junit_path is not None:

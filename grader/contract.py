@@ -24,6 +24,8 @@ _HEADER = struct.Struct(">Q")
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # one message
 MAX_CHANNEL_BYTES = 32 * 1024 * 1024  # everything one child sends
 MAX_DEPTH = 64  # nesting of lists and objects in one message
+MAX_TEXT = 4000  # characters in any one string of a message; an honest configuration's longest is a few dozen
+_TEXT_LIMITS = {"error": 2000, "measure_error": 500, "returned": 200, "assignment": 100, "id": 200}
 
 
 class ContractError(Exception):
@@ -170,7 +172,7 @@ def parse(raw: Any) -> Message:
         allowed = _TYPES.get(f.name)
         if allowed is not None and not isinstance(raw[f.name], allowed):
             raise ContractError(f"a {kind.kind!r} message whose {f.name!r} is a {type(raw[f.name]).__name__}")
-        values[f.name] = raw[f.name]
+        values[f.name] = _bounded(raw[f.name], _TEXT_LIMITS.get(f.name, MAX_TEXT))
     if isinstance(values.get("defined"), list) and not all(isinstance(d, str) for d in values["defined"]):
         raise ContractError("a 'load' message whose 'defined' holds something other than names")
     return kind(**values)
@@ -246,6 +248,30 @@ def _skip(stream: BinaryIO, size: int) -> None:
         if not chunk:
             raise ContractError("the result channel ended in the middle of a message")
         size -= len(chunk)
+
+
+def _bounded(value: Any, limit: int) -> Any:
+    """`value` with every string cut to `limit` characters and every lone surrogate (which JSON can carry but no
+    file or terminal can hold) replaced by U+FFFD; walked without recursion."""
+    def fix(text: str) -> str:
+        if len(text) > limit:
+            text = f"{text[:limit]} ... ({len(text) - limit:,} more characters not shown)"
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+    if isinstance(value, str):
+        return fix(value)
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        pairs = item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list) else ()
+        for key, child in list(pairs):
+            if isinstance(child, str):
+                item[key] = fix(child)
+            elif isinstance(child, dict | list):
+                stack.append(child)
+            if isinstance(key, str) and isinstance(item, dict) and fix(key) != key:
+                item[fix(key)] = item.pop(key)
+    return value
 
 
 def _deeper_than(value: Any, limit: int) -> bool:

@@ -148,10 +148,31 @@ def _judge(rubric: Rubric, spec, context: Context) -> CheckResult:
         message, passed = f"the grader could not complete this check ({type(exc).__name__}: {exc})", False
     if not passed and not spec.hidden:
         context.failed.append((f"{spec.category}: {spec.description}", message.splitlines()[0] if message else ""))
+    message = _within(message, MESSAGE_BUDGET)
     if spec.hidden:
         message = "hidden check: " + ("passed" if passed else "failed")
     return CheckResult(rubric.name, spec.category, spec.description, spec.points if passed else 0,
                        spec.points, passed, message, spec.hidden, dict(context.attached) or None)
+
+
+MESSAGE_BUDGET = 6000  # characters of one check's message; the longest honest one is about 2,500
+
+
+def _within(message: str, budget: int) -> str:
+    """`message` cut at a line, if need be, to `budget` characters, saying how much was left out."""
+    if len(message) <= budget:
+        return message
+    kept, size = [], 0
+    lines = message.splitlines()
+    for line in lines:
+        if size + len(line) > budget:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    if not kept:
+        kept = [lines[0][: budget].rsplit(" ", 1)[0]]
+    left = len(message) - sum(len(k) + 1 for k in kept)
+    return "\n".join(kept) + f"\n... ({max(left, 1):,} more characters of this message not shown)"
 
 
 def _unloaded(rubric: Rubric, reason: str, file: Path | None, elapsed: float) -> AssignmentResult:

@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -229,6 +230,22 @@ def _number_text(value: Any, where: str) -> str:
     for part in [] if where == "the value" else where.replace("[", ".").replace("]", "").split("."):
         value = value[int(part)] if isinstance(value, list | tuple) else value[part]
     return "NaN" if math.isnan(value) else ("infinite" if value > 0 else "minus infinity")
+
+
+_QUOTE = reprlib.Repr()  # set by attribute: Python 3.11's takes no arguments
+_QUOTE.maxstring = _QUOTE.maxother = 80
+_QUOTE.maxlist = _QUOTE.maxtuple = _QUOTE.maxdict = 6
+_QUOTE.maxlevel = 3
+
+
+def quote(value: Any) -> str:
+    """A value a student's code returned, as a message quotes it: its repr, shortened to a few dozen characters
+    (a returned string may be megabytes long).
+
+    >>> quote("x" * 500)[:12], len(quote("x" * 500)) <= 90, quote((3, 4))
+    ("'xxxxxxxxxxx", True, '(3, 4)')
+    """
+    return _QUOTE.repr(value)
 
 
 class Context:

@@ -30,9 +30,9 @@ def test_the_summary_gives_scores_causes_curves_and_what_the_total_includes() ->
     text = summary.markdown(_result())
     assert text.startswith("**Score: 1 / 8** (12%)")
     assert "| gap | gap.ipynb | 1 / 8 | 3 |" in text
-    assert "gap_head \\| 10 classes (0/2): expected 4,010, found 1,450." in text  # one line, pipes escaped
+    assert "gap\\_head \\| 10 classes (0/2): expected 4,010, found 1,450." in text  # one line, pipes escaped
     assert "Layers: ..." not in text
-    assert "(0/2): the same cause as *gap / params: gap_head \\| 10 classes*" in text  # one cause, said once
+    assert "(0/2): the same cause as *gap / params: gap\\_head \\| 10 classes*" in text  # one cause, said once
     assert "&lt;b&gt;slowly&lt;/b&gt;" in text and "<b>" not in text
     assert "| yours | 30.0% | 50.0% |  | 1.234 |" in text and "| reference | 60.0% | 80.0% | 90.0% | 0.400 |" in text
     assert "1 hidden check(s) worth 1 points are graded now and counted in the total above" in text

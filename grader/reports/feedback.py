@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from grader.reports import summary
+from grader.reports.escape import fence, markdown
 from grader.results import CheckResult, SubmissionResult
 
 
@@ -17,22 +18,23 @@ def write(result: SubmissionResult, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["# Feedback", "", summary.markdown(result), "## Every check", ""]
     for assignment in result.assignments:
-        lines += [f"## {assignment.name} ({assignment.file or 'no file'}): "
+        lines += [f"## {markdown(assignment.name)} ({markdown(assignment.file or 'no file')}): "
                   f"{assignment.score:g} / {assignment.max_score:g}", ""]
-        lines += [f"*{note}*" for note in assignment.notes]
+        lines += [f"*{markdown(note)}*" for note in assignment.notes]
         lines += ["", "| | check | points |", "|---|---|---|"]
         for check in assignment.checks:
             mark = "pass" if check.passed else "**fail**"
-            lines.append(f"| {mark} | {check.category}: {check.description} | {check.score:g}/{check.max_score:g} |")
+            lines.append(f"| {mark} | {check.category}: {markdown(check.description)} | "
+                         f"{check.score:g}/{check.max_score:g} |")
         lines.append("")
         for check in assignment.checks:
             if check.output and not check.passed:
-                lines += [f"### {check.category}: {check.description}", "", "```", check.output, "```", ""]
+                lines += [f"### {check.category}: {markdown(check.description)}", "", *fence(check.output), ""]
             if check.data and "curves" in check.data:
                 image = f"{assignment.name}-{check.category}.png"
                 plot_curves(check, folder / image)
-                lines += [f"### Training curve: {check.description}", "", check.output, "",
-                          f"![{summary.curve_text(check)}]({image})", ""]
+                lines += [f"### Training curve: {markdown(check.description)}", "", markdown(check.output), "",
+                          f"![{markdown(summary.curve_text(check))}]({image})", ""]
     page = folder / "feedback.md"
     page.write_text("\n".join(lines) + "\n")
     (folder / "feedback.html").write_text(html_page(result, folder))
@@ -58,7 +60,8 @@ section h2 { margin-top: .8rem; } .fix li { margin: .3rem 0; } .fix li::marker {
 def html_page(result: SubmissionResult, folder: Path) -> str:
     """One page, no external files: every plot is inlined as a data URI."""
     import base64
-    from html import escape
+
+    from grader.reports.escape import html as escape
 
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Feedback: "
              f"{escape(Path(result.path).name)}</title><style>{_STYLE}</style></head><body>",
@@ -94,7 +97,7 @@ def html_page(result: SubmissionResult, folder: Path) -> str:
 def _summary_html(result: SubmissionResult) -> list[str]:
     """The summary first (`summary.overview`): points per assignment, then each failed check with its cause in one
     line."""
-    from html import escape
+    from grader.reports.escape import html as escape
 
     facts = summary.overview(result)
     parts = ["<section aria-label='summary'><h2>Summary</h2><table><tr><th>assignment</th><th>file</th>"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import UsageError
+from grader.reports.escape import csv_writer
 
 ROSTER_COLUMNS = ("folder", "name", "canvas_id", "sis_user_id", "sis_login_id", "section", "email", "username",
                   "idnumber")
@@ -49,7 +50,7 @@ def read_roster(path: Path) -> dict[str, dict[str, str]]:
 def canvas(reports: dict[str, dict[str, Any]], roster: dict[str, dict[str, str]], title: str) -> str:
     """Canvas's gradebook import: the total points of each rostered student under the assignment `title`."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", title])
     for folder, report in sorted(reports.items()):
         person = roster.get(folder)
@@ -63,7 +64,7 @@ def moodle(reports: dict[str, dict[str, Any]], roster: dict[str, dict[str, str]]
            assignments: list[str]) -> str:
     """Moodle's CSV grade import: the identifiers, the total under `item`, and each assignment's points."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(["Email address", "Username", "ID number", item, *(f"{item}: {a}" for a in assignments)])
     for folder, report in sorted(reports.items()):
         person = roster.get(folder)

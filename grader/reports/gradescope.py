@@ -29,7 +29,9 @@ def to_dict(result: SubmissionResult) -> dict[str, Any]:
         "max_score": result.max_score,
         "execution_time": round(result.execution_time, 2),
         "output": summary.markdown(result),
-        "output_format": "md",
+        "output_format": "md",  # escaped by `summary.markdown`
+        "test_output_format": "text",  # shown as given, never interpreted (Gradescope's default, said outright)
+        "test_name_format": "text",
         "tests": tests,
         "extra_data": {
             "assignments": {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grader.reports.escape import markdown as _cell
 from grader.results import AssignmentResult, CheckResult, SubmissionResult
 
 
@@ -42,7 +43,7 @@ def markdown(result: SubmissionResult) -> str:
     lines = [f"**Score: {result.score:g} / {result.max_score:g}** ({result.percent:.0f}%)", "",
              "| assignment | file | points | checks failed |", "|---|---|---:|---:|"]
     for a, failed in facts.rows:
-        lines.append(f"| {a.name} | {_cell(a.file or 'no file')} | {a.score:g} / {a.max_score:g} | {failed} |")
+        lines.append(f"| {_cell(a.name)} | {_cell(a.file or 'no file')} | {a.score:g} / {a.max_score:g} | {failed} |")
     failures = facts.failures
     if failures:
         lines += ["", "### What to fix", ""]
@@ -50,11 +51,12 @@ def markdown(result: SubmissionResult) -> str:
         for check in failures:
             cause = first_line(check.output)
             if cause in seen and check.category != "load":
-                cause = f"the same cause as *{seen[cause]}*"
+                said = f"the same cause as *{_cell(seen[cause])}*"
             else:
                 seen.setdefault(cause, f"{check.assignment} / {check.category}: {check.description}")
+                said = _cell(cause)
             lines.append(f"- **{check.assignment}** / {check.category}: {_cell(check.description)} "
-                         f"({check.score:g}/{check.max_score:g}): {_cell(cause)}")
+                         f"({check.score:g}/{check.max_score:g}): {said}")
     curves = [c for a in result.assignments for c in a.checks if c.data and "curves" in c.data and not c.hidden]
     if curves:
         lines += ["", "### Training curves, yours beside the reference's", ""]
@@ -118,8 +120,3 @@ def curve_text(check: CheckResult) -> str:
                 else ""
             parts.append(f"{name}: validation accuracy by epoch {accuracy}{loss}")
     return f"Training curves of {check.assignment}, {check.description}. " + "; ".join(parts) + "."
-
-
-def _cell(text: str) -> str:
-    """Text safe in a Markdown table cell or list item: no pipes, no line breaks, no raw HTML."""
-    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")

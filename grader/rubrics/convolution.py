@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from functools import partial
 
-from grader.registry import Context, Fail, Probe, Rubric
+from grader.registry import Context, Fail, Probe, Rubric, quote
 from grader.rubrics.common import compare_layers, compare_params
 
 RUBRIC = Rubric("convolution", functions=("dense_connections", "conv1d_connections", "conv2d_params",
@@ -187,14 +187,14 @@ def _compare_values(ctx: Context, probes: list[Probe]) -> str:
     for probe in probes:
         found, expected = ctx.value(probe), ctx.reference(probe, "value")
         if found != expected:
-            wrong.append(f"{probe.call_text()}: expected {expected!r}, returned {found!r}")
+            wrong.append(f"{probe.call_text()}: expected {quote(expected)}, returned {quote(found)}")
     if wrong:
         more = f"\n  ... and {len(wrong) - 3} more" if len(wrong) > 3 else ""
         mistake = likely_mistake(ctx, probes[0].function)
         cause = f"\nLikely cause: {mistake}." if mistake else ""
         raise Fail(f"{len(wrong)} of {len(probes)} calls gave another value:\n  " + "\n  ".join(wrong[:3]) + more
                    + cause)
-    shown = "; ".join(f"{p.call_text()} = {ctx.value(p)!r}" for p in probes[:2])
+    shown = "; ".join(f"{p.call_text()} = {quote(ctx.value(p))}" for p in probes[:2])
     return f"{len(probes)} calls, all as expected ({shown}{'; ...' if len(probes) > 2 else ''})"
 
 
