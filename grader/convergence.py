@@ -228,7 +228,7 @@ def _train(config: dict[str, Any], dataset_name: str, profile: Profile, seed: in
     import keras
 
     from grader.datasets import LOADERS
-    from grader.measure import rebuild
+    from grader.measure import check_fits, rebuild
 
     _deterministic()
     data = LOADERS[dataset_name]()
@@ -250,6 +250,8 @@ def _train(config: dict[str, Any], dataset_name: str, profile: Profile, seed: in
 
     start = time.monotonic()
     x_train, y_train = data.x_train[: profile.train_limit], data.y_train[: profile.train_limit]
+    check_fits(model, (profile.batch_size, *x_train.shape[1:]), copies=3)
+    check_fits(model, (min(1000, len(x_train)), *x_train.shape[1:]))  # the recalibration's one batch
     history = model.fit(x_train, y_train, batch_size=profile.batch_size, epochs=profile.epochs,
                         validation_data=(data.x_val, data.y_val), shuffle=True, verbose=0, callbacks=[_Curve()])
     _recalibrate_batchnorm(model, x_train[:1000])

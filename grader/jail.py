@@ -6,11 +6,12 @@ Inside fresh PID, mount, network and IPC namespaces it shows the child an allow-
 folders, and in every other top-level folder only the interpreter, the installed packages and the grader. It hides
 what the student must not read even there (solutions, the cached reference artifact, the hidden checks, the tests
 and the repository history) under empty, unreadable tmpfs mounts; gives the child its own small /tmp, /var/tmp,
-/dev/shm and /run/lock (every folder anyone may write to); copies the scratch folder into a size-limited tmpfs of
-its own (what the child writes never reaches the disk, and goes with the namespace); then becomes an unprivileged
-user (no groups, no capabilities, no new privileges) and executes the child. The mounts exist only in the child's
-namespace: the grader and everything else on the machine still see the real files. The fork server enters the same
-namespaces itself and calls `confine`, which is all of this but the exec.
+/dev/shm and /run/lock (every folder anyone may write to); caps System V shared memory in its IPC namespace;
+copies the scratch folder into a size-limited tmpfs of its own (what the child writes never reaches the disk, and
+goes with the namespace); then becomes an unprivileged user (no groups, no capabilities, no new privileges) and
+executes the child. The mounts exist only in the child's namespace: the grader and everything else on the machine
+still see the real files. The fork server enters the same namespaces itself and calls `confine`, which is all of
+this but the exec.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def confine(spec: dict) -> None:
     for path in spec["hide"]:
         if os.path.isdir(path):  # a hidden folder may lie in a revealed one, which holds only what is kept
             mount("-t", "tmpfs", "-o", "size=4k,mode=000", "hidden", path)
+    _cap_ipc()
     os.chdir(here)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
@@ -80,6 +82,23 @@ def confine(spec: dict) -> None:
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the signal was set again
         os._exit(1)
+
+
+# System V shared memory and message queues: the child's IPC namespace is its own, but a detached segment is in no
+# process's resident memory, so no memory watch sees it. These limits belong to the namespace alone.
+IPC_BYTES = 64 * 2**20
+
+
+def _cap_ipc() -> None:
+    """Cap System V shared memory and message queues in this (new) IPC namespace, before the user changes."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    limits = {"kernel/shmmax": IPC_BYTES, "kernel/shmall": IPC_BYTES // page, "kernel/shmmni": 16,
+              "kernel/msgmni": 16}
+    for name, value in limits.items():
+        try:
+            Path("/proc/sys", name).write_text(str(value))
+        except OSError as exc:
+            raise SystemExit(f"grader.jail: could not cap {name}: {exc}") from None
 
 
 def _covering(folder: Path, keep: list[Path]) -> str:

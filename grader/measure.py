@@ -175,6 +175,57 @@ def unallocated_weights() -> Iterator[None]:
 NEEDS_STORAGE = "stateless scope"
 
 
+# What the grader's own forward passes may hold in feature maps: its memory is not the student's to spend. The
+# largest honest pass (ResNet-152's gradients on 16 images of 64x64) holds about 0.3 GB.
+MAX_FEATURE_BYTES = 2 * 2**30
+MAX_CANVAS = 512  # the invariance canvas's side; LeNet-GAP's needs 80
+
+
+class MeasureLimit(Exception):
+    """A measurement would cost the grader more than it allows itself; the message is for the student."""
+
+
+def feature_bytes(model: Any, batch_shape: tuple[int, ...]) -> int | None:
+    """The bytes of every layer's output (float32) when `model` runs on a batch of `batch_shape`, found by Keras's
+    shape inference alone (nothing is computed or allocated), nested models included; None if Keras cannot say."""
+    import keras
+    from keras.src.ops.function import Function
+
+    total = 0
+
+    def recorder(operation: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            nonlocal total
+            graph = getattr(operation, "_functional", None) or (operation if isinstance(operation, Function) else None)
+            if graph is not None:
+                out = graph._run_through_graph(args[0], operation_fn=recorder)
+            else:
+                out = operation.compute_output_spec(*args, **kwargs)
+            for tensor in keras.tree.flatten(out):
+                total += 4 * math.prod(d or 1 for d in tensor.shape)
+            return out
+        return call
+
+    try:
+        graph = getattr(model, "_functional", None) or model
+        graph._run_through_graph(keras.KerasTensor(batch_shape), operation_fn=recorder)
+    except Exception:  # a model Keras cannot infer shapes for: the pass itself will say what is wrong
+        return None
+    return total
+
+
+def check_fits(model: Any, batch_shape: tuple[int, ...], copies: int = 1) -> None:
+    """Raise MeasureLimit if running `model` on `batch_shape` would hold more than MAX_FEATURE_BYTES (`copies`: how
+    many times the pass keeps its feature maps, e.g. for gradients)."""
+    needed = feature_bytes(model, batch_shape)
+    if needed is not None and needed * copies > MAX_FEATURE_BYTES:
+        raise MeasureLimit(
+            f"running the model on {batch_shape[0]} image(s) of {batch_shape[1]}x{batch_shape[2]} would hold "
+            f"{needed * copies / 2**30:.1f} GB of feature maps, more than the {MAX_FEATURE_BYTES / 2**30:g} GB the "
+            "grader measures with (the assignment's network needs far less): look for layers that make the feature "
+            "maps much larger, such as UpSampling2D, Conv2DTranspose or very many filters")
+
+
 def run(model: Any, batch: np.ndarray) -> np.ndarray:
     """The model's (first) output on a batch, as a NumPy array."""
     return run_all(model, batch)[0]
@@ -184,6 +235,7 @@ def run_all(model: Any, batch: np.ndarray) -> list[np.ndarray]:
     """Every output of the model on a batch, as NumPy arrays."""
     import keras
 
+    check_fits(model, batch.shape)
     outputs = model(batch, training=False)
     return [keras.ops.convert_to_numpy(o) for o in keras.tree.flatten(outputs)]
 
@@ -255,6 +307,7 @@ def _gradients(model: Any, size: tuple[int, int]) -> dict[str, Any]:
     classes = int(model.outputs[0].shape[-1])
     labels = rng.integers(0, classes, size=16)
     try:
+        check_fits(model, batch.shape, copies=3)  # the tape keeps the forward pass's maps for the backward one
         with tf.GradientTape() as tape:
             probabilities = keras.tree.flatten(model(batch, training=True))[0]
             loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, probabilities))
@@ -338,6 +391,11 @@ def _invariance(model: Any, field: Field | None) -> dict[str, Any]:
     first = reach + 2
     size = first + 2 * shift + obj + reach + 2
     size += -size % 16
+    if size > MAX_CANVAS:
+        return {"canvas": size, "error": f"the network's receptive field is {reach} pixels wide, so the object would "
+                f"need a {size}x{size} canvas to stay clear of the border, more than the {MAX_CANVAS}x{MAX_CANVAS} "
+                "the grader measures on (the assignment's network sees far less): check the kernel sizes, strides "
+                "and dilations"}
     channels = input_channels(model)
     rng = np.random.default_rng(1)
     patch = rng.uniform(2.0, 5.0, size=(obj, obj, channels)).astype("float32")

@@ -60,6 +60,7 @@ class Probe:
     training: dict[str, Any] = field(default_factory=dict)  # overrides of the profile's budget, e.g. batch_size
     value: bool = False  # a plain function: what it returns is the result (a number, a list)
     margins: Margins | None = None  # how a "convergence" measurement is judged (grader.convergence.verdict)
+    hidden: bool = False  # run only for hidden checks, in a child of its own (`runner.run_assignments`)
 
     def call_text(self) -> str:
         if self.value:
@@ -127,15 +128,16 @@ class Rubric:
     def probe(self, function: str, *args: Any, block_input: tuple[int | None, ...] | None = None,
               measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), reference_only: bool = False,
               expects_error: bool = False, dataset: str | None = None, training: dict[str, Any] | None = None,
-              margins: Margins | None = None, **kwargs: Any) -> Probe:
-        """Declare a call of `function` with positional `args` (after the input tensor, for a block) and `kwargs`."""
+              margins: Margins | None = None, hidden: bool = False, **kwargs: Any) -> Probe:
+        """Declare a call of `function` with positional `args` (after the input tensor, for a block) and `kwargs`.
+        `hidden`: only hidden checks read it (declare it in the rubric's hidden part)."""
         probe = Probe("", function, kwargs, block_input, measures, sizes, args, reference_only, expects_error,
-                      dataset=dataset, training=training or {}, margins=margins)
+                      dataset=dataset, training=training or {}, margins=margins, hidden=hidden)
         return self._add(probe, function)
 
-    def value(self, function: str, *args: Any, **kwargs: Any) -> Probe:
+    def value(self, function: str, *args: Any, hidden: bool = False, **kwargs: Any) -> Probe:
         """Declare a call of a plain function whose returned value is compared with the reference's."""
-        return self._add(Probe("", function, kwargs, None, ("value",), (), args, value=True), function)
+        return self._add(Probe("", function, kwargs, None, ("value",), (), args, value=True, hidden=hidden), function)
 
     def harness(self, builder: str, function: str, *, dataset: str, margins: Margins,
                 measures: tuple[str, ...] = ("convergence",), training: dict[str, Any] | None = None,
@@ -149,9 +151,12 @@ class Rubric:
         """Check `probe`'s names, then register it under an id made from what it does, not from its place among
         the others, so that a release without the hidden probes keeps the ids of the visible ones."""
         _validate(probe)
-        what = json.dumps({k: v for k, v in dataclasses.asdict(probe).items() if k != "margins"}, sort_keys=True,
-                          default=str)
+        what = json.dumps({k: v for k, v in dataclasses.asdict(probe).items() if k not in ("margins", "hidden")},
+                          sort_keys=True, default=str)
         probe = dataclasses.replace(probe, id=f"{label}#{hashlib.sha256(what.encode()).hexdigest()[:8]}")
+        known = self.probes.get(probe.id)
+        if known is not None and known.hidden and not probe.hidden:  # a call a visible check reads is visible
+            self.probes[probe.id] = probe
         return self.probes.setdefault(probe.id, probe)  # the same call declared twice is one probe
 
     def mutant(self, name: str, old: str, new: str) -> None:

@@ -30,6 +30,8 @@ class ProbeRun:
     problem: str | None
     seconds: float
     peak_mb: float | None
+    stopped: bool = False  # the child ended before this assignment's calls were done
+    defined: bool = True  # the file defines at least one of the required functions
 
 
 def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sandbox.Limits,
@@ -45,12 +47,37 @@ def run_assignments(sources: list[tuple[Rubric, StudentSource]], folder: Path, l
                     max_params: dict[str, int] | None = None) -> dict[str, ProbeRun]:
     """Run the probes of several assignments, in order, in as few children as it takes, measuring each result
     as it arrives (while the child goes on with the next call). `max_params`: per assignment, the most parameters
-    a model may have to be rebuilt."""
+    a model may have to be rebuilt.
+
+    Hidden probes run last, in children of their own that are given no visible probe: no child that produces a
+    visible message ever holds a hidden argument (its job is in the child's memory), and what a hidden call says is
+    never shown. An assignment whose visible run defined none of the functions or did not finish gets no hidden
+    child."""
+    runs = _run_phase(sources, folder, limits, reference, profile, trust_child, max_params or {}, hidden=False)
+    second = [(r, s) for r, s in sources if any(p.hidden for p in r.probes.values())]
+    if not second:
+        return runs
+    ready = [(r, s) for r, s in second if runs[r.name].defined and not runs[r.name].stopped]
+    hidden = _run_phase(ready, folder, limits, reference, profile, trust_child, max_params or {}, hidden=True)
+    for rubric, _ in second:
+        run = runs[rubric.name]
+        if rubric.name in hidden:
+            run.outcomes.update(hidden[rubric.name].outcomes)
+            run.seconds += hidden[rubric.name].seconds
+        else:
+            why = run.problem if not run.defined else "the visible calls did not finish"
+            run.outcomes.update({p.id: Outcome(error=f"not run: {why}") for p in rubric.probes.values() if p.hidden})
+    return runs
+
+
+def _run_phase(sources: list[tuple[Rubric, StudentSource]], folder: Path, limits: sandbox.Limits, reference: bool,
+               profile: str, trust_child: bool, max_params: dict[str, int], hidden: bool) -> dict[str, ProbeRun]:
+    """The visible probes of `sources` (or the hidden ones), in as few children as it takes."""
     runs: dict[str, ProbeRun] = {}
     pending = list(sources)
     while pending:
         child, measured, measured_at = _one_child(pending, folder, limits, reference, profile, trust_child,
-                                                  max_params or {})
+                                                  max_params, hidden)
         began = list(child.times)
         ended = {name for name, (_, end) in child.times.items() if end is not None}
         stopped_on = began[-1] if began else pending[0][0].name  # the one it was on when it stopped, if it did
@@ -59,44 +86,66 @@ def run_assignments(sources: list[tuple[Rubric, StudentSource]], folder: Path, l
             name = rubric.name
             if name in ended or name == stopped_on:
                 runs[name] = _collect(rubric, source, child, measured[name], reference, name not in ended,
-                                      measured_at.get(name))
+                                      measured_at.get(name), hidden)
             else:
                 left.append((rubric, source))
         pending = left
     return runs
 
 
+MEASURE_BUDGET_S = 120.0  # the grader's own measuring of one assignment's models, training aside
+
+
 def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits: sandbox.Limits, reference: bool,
-               profile: str, trust_child: bool, max_params: dict[str, int]
+               profile: str, trust_child: bool, max_params: dict[str, int], hidden: bool = False
                ) -> tuple[sandbox.ChildRun, dict[str, dict[str, Outcome]], dict[str, float]]:
     """One child for the `pending` assignments; returns its run, the outcomes measured and when, per assignment."""
     rubrics = {rubric.name: rubric for rubric, _ in pending}
-    job = Job([_job(rubric, source, reference) for rubric, source in pending], timeout=limits.timeout)
+    job = Job([_job(rubric, source, reference, hidden) for rubric, source in pending], timeout=limits.timeout)
     measured: dict[str, dict[str, Outcome]] = {name: {} for name in rubrics}
     measured_at: dict[str, float] = {}
+
+    spent: dict[str, float] = dict.fromkeys(rubrics, 0.0)
 
     def measure_now(message: Message) -> None:  # runs while the child goes on with the next probe
         if not isinstance(message, ProbeResult):
             return
         rubric = rubrics.get(message.assignment)
-        if rubric is not None and message.id in rubric.probes:
-            measured[rubric.name][message.id] = _measure(rubric, rubric.probes[message.id], message, profile,
-                                                       trust_child, max_params.get(rubric.name))
-            measured_at[rubric.name] = time.monotonic()
+        if rubric is None or message.id not in rubric.probes or rubric.probes[message.id].hidden != hidden \
+                or message.id in measured[rubric.name]:
+            return  # only the first answer to each call the grader made is measured: a repeat costs nothing
+        began = time.monotonic()
+        if spent[rubric.name] > MEASURE_BUDGET_S:
+            outcome = Outcome(returned=message.returned, error=(
+                f"not measured: the grader had already spent {spent[rubric.name]:.0f} s measuring this "
+                f"assignment's models (it allows itself {MEASURE_BUDGET_S:.0f} s; the reference's take a few): a "
+                "model this slow to run is far larger than the assignment asks for"))
+        else:
+            outcome = _measure(rubric, rubric.probes[message.id], message, profile, trust_child,
+                               max_params.get(rubric.name))
+        measured[rubric.name][message.id] = outcome
+        measured_at[rubric.name] = time.monotonic()
+        if "convergence" not in rubric.probes[message.id].measures:  # training has a budget of its own
+            spent[rubric.name] += measured_at[rubric.name] - began
 
     _import_keras_in_background()
     child = sandbox.run_child(job, folder, limits, on_message=measure_now)
     return child, measured, measured_at
 
 
-def _job(rubric: Rubric, source: StudentSource, reference: bool) -> AssignmentJob:
-    probes = [p for p in rubric.probes.values() if reference or not p.reference_only]
+def _job(rubric: Rubric, source: StudentSource, reference: bool, hidden: bool) -> AssignmentJob:
+    probes = _probes(rubric, reference, hidden)
     return AssignmentJob(rubric.name, [Cell(c.label, c.source) for c in source.cells], list(rubric.functions),
                          [p.call() for p in probes])
 
 
+def _probes(rubric: Rubric, reference: bool, hidden: bool) -> list[Probe]:
+    """The probes one phase runs: the visible ones or the hidden ones (the reference's own variants only for it)."""
+    return [p for p in rubric.probes.values() if p.hidden == hidden and (reference or not p.reference_only)]
+
+
 def _collect(rubric: Rubric, source: StudentSource, child: sandbox.ChildRun, measured: dict[str, Outcome],
-             reference: bool, stopped: bool, measured_at: float | None) -> ProbeRun:
+             reference: bool, stopped: bool, measured_at: float | None, hidden: bool = False) -> ProbeRun:
     """One assignment's outcomes from a child's messages; `stopped`: the child ended before finishing it."""
     name = rubric.name
     failure = (child.failure() or "the call did not finish") if stopped else None
@@ -120,9 +169,7 @@ def _collect(rubric: Rubric, source: StudentSource, child: sandbox.ChildRun, mea
         problem = f"{problem}\n{note}" if problem else note
 
     outcomes: dict[str, Outcome] = {}
-    for probe in rubric.probes.values():
-        if probe.reference_only and not reference:
-            continue
+    for probe in _probes(rubric, reference, hidden):
         if not loaded:
             outcomes[probe.id] = Outcome(error=problem)
         elif probe.function not in defined:
@@ -138,7 +185,7 @@ def _collect(rubric: Rubric, source: StudentSource, child: sandbox.ChildRun, mea
     began, ended = child.times.get(name, (None, None))
     seconds = child.elapsed if began is None else max(t for t in (began, ended, measured_at) if t is not None) - began
     peak = child.peak_bytes.get(name)
-    return ProbeRun(outcomes, problem, seconds, round(peak / 2**20) if peak else None)
+    return ProbeRun(outcomes, problem, seconds, round(peak / 2**20) if peak else None, stopped, bool(defined))
 
 
 _warming: threading.Thread | None = None

@@ -13,6 +13,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import tree
 from grader.errors import LoadError
 
 EXTENSIONS = (".py", ".ipynb")
@@ -66,16 +67,16 @@ def candidate_files(root: Path) -> list[Path]:
     why it refuses it."""
     if not root.is_dir():
         return [root]
+
+    def enter(folder: Path) -> bool:
+        return not folder.name.startswith(".") and folder.name not in _SKIPPED_DIRS and not _foreign_folder(folder)
+
     found = []
-    for folder, folders, files in os.walk(root, followlinks=False):
-        linked = [f for f in folders if os.path.islink(os.path.join(folder, f))]  # listed with folders, never entered
-        folders[:] = [f for f in folders if f not in linked and not f.startswith(".") and f not in _SKIPPED_DIRS
-                      and not _foreign_folder(Path(folder) / f)]
-        for name in [*files, *linked]:
-            stem, suffix = os.path.splitext(name.lower())
-            if (not name.startswith(".") and suffix in EXTENSIONS
-                    and not stem.startswith("test_") and not stem.endswith("_test")):
-                found.append(Path(folder) / name)
+    for path, info, _ in tree.walk(root, enter):
+        stem, suffix = os.path.splitext(path.name.lower())
+        if not stat.S_ISDIR(info.st_mode) and not path.name.startswith(".") and suffix in EXTENSIONS \
+                and not stem.startswith("test_") and not stem.endswith("_test"):
+            found.append(path)
     return sorted(found)
 
 

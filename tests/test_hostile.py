@@ -311,3 +311,84 @@ def test_a_model_far_larger_than_the_assignments_is_refused_before_the_grader_bu
     params = _check(result, "params", "build_lenet_gap(10, 1)")
     assert not params.passed and "far more than the assignment's networks" in params.output
     assert _check(result, "params", "gap_head on 16 channels").passed  # the head is rebuilt as usual
+
+
+# Round 3: the grader's own limits, hidden arguments, shared memory and text that acts on its reader.
+
+def test_hidden_arguments_never_reach_a_visible_message() -> None:
+    result = graded(HOSTILE / "gap_hidden_leak.py")
+    visible = "\n".join(c.output for c in result.checks if not c.hidden)
+    assert "the calls I was given: [('gap_head', {'num_classes': 10}" in visible  # it did find its own job
+    for hidden_argument in ("'kernel_size': 7", "'num_classes': 7", "'num_classes': 5", "'channels': 3"):
+        assert hidden_argument not in visible
+    assert all(c.output in ("hidden check: passed", "hidden check: failed") for c in result.checks if c.hidden)
+
+
+def test_results_sent_again_are_measured_once() -> None:
+    start = time.monotonic()
+    result = graded(HOSTILE / "gap_repeats_results.py")
+    assert result.score == result.max_score  # the first answer to each call counts, as it is honest
+    assert time.monotonic() - start < 90  # 300 rebuilds of each model would take many minutes
+
+
+def test_feature_maps_too_large_for_the_grader_fail_with_a_message() -> None:
+    import psutil
+
+    before = psutil.Process().memory_info().rss
+    result = graded(HOSTILE / "gap_feature_map_bomb.py")
+    shape = _check(result, "shape", "build_lenet_gap gives")
+    assert not shape.passed and "GB of feature maps" in shape.output and "UpSampling2D" in shape.output
+    assert _check(result, "api", "gap_head").passed  # the honest head keeps its points
+    assert psutil.Process().memory_info().rss - before < 2 * 2**30
+
+
+def test_a_receptive_field_too_large_for_the_canvas_fails_with_a_message() -> None:
+    result = graded(HOSTILE / "gap_huge_field.py")
+    invariance = _check(result, "invariance")
+    assert not invariance.passed and "receptive field is" in invariance.output and "512x512" in invariance.output
+
+
+@isolated
+def test_detached_shared_memory_is_capped_in_the_childs_namespace() -> None:
+    result = graded(HOSTILE / "gap_sysv_shm.py")
+    held = re.search(r"held (\d+) MB of shared memory", _check(result, "api", "gap_head").output)
+    assert held is not None and int(held.group(1)) <= 64  # it asked for 1,536
+    assert _check(result, "api", "build_lenet_gap").passed
+
+
+def test_a_returned_string_is_quoted_within_a_budget() -> None:
+    result = graded(HOSTILE / "convolution_long_string.py", "convolution")
+    values = [c for c in result.checks if c.category == "values" and not c.hidden]
+    assert values and not any(c.passed for c in values)
+    assert all(len(c.output) < 2_000 for c in values)
+    assert sum("more characters not shown" in c.output for c in values) >= 3
+
+
+def test_hostile_text_reaches_no_output_raw(tmp_path: Path) -> None:
+    from xml.etree import ElementTree
+
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    run = CliRunner().invoke(main, [str(HOSTILE / "gap_hostile_text.py"), "-a", "gap", "--json",
+                                    str(outputs / "results.json"), "--junit", str(outputs / "junit.xml"),
+                                    "--feedback", str(outputs / "feedback"), "--summary", str(outputs / "summary.md")])
+    assert run.exit_code == 0, run.output  # a lone surrogate once crashed the report (exit 3)
+    assert "\x1b" not in run.output and "\r" not in run.output and "\\x1b]0;pwned" in run.output
+    ElementTree.parse(outputs / "junit.xml")  # well-formed XML 1.0
+    summary = (outputs / "summary.md").read_text()
+    assert "[Regrade request](" not in summary and "<img" not in summary
+    report = json.loads((outputs / "results.json").read_text())
+    assert "](https://evil" not in report["output"] and "\\x1b\\]0;pwned" in report["output"]
+    page = (outputs / "feedback" / "feedback.md").read_text()
+    assert "](https://evil" not in page.split("````")[0]  # the message itself sits in a longer fence
+
+
+def test_folders_600_deep_beside_an_honest_file_are_graded(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "solutions" / "gap.py", tmp_path / "gap.py")
+    deep = tmp_path
+    for _ in range(600):
+        deep = deep / "d"
+    deep.mkdir(parents=True)
+    (deep / "gap.py").write_text("raise SystemExit('found')\n")  # out of reach of the walk: not a second file
+    result = grade_submission(tmp_path, ["gap"], Limits(timeout=60))  # once a RecursionError (exit 3)
+    assert result.score == result.max_score

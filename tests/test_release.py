@@ -59,3 +59,17 @@ def test_release_gives_students_visible_checks_only_and_a_grader_that_works(tmp_
     assert results["stub"]["score"] == 0 and results["stub"]["max_score"] == visible_points
     assert results["reference"]["score"] == results["reference"]["max_score"] == visible_points
     assert all(t["visibility"] == "visible" for t in results["reference"]["tests"])
+
+
+def test_every_probe_of_a_hidden_part_is_marked_hidden(tmp_path) -> None:
+    """Hidden probes run in a child of their own; one left unmarked would put hidden arguments in the visible
+    child's job. The probes a student release keeps must be exactly the ones not marked."""
+    from grader import locations
+    from grader.release import _probe_ids, drop_marked
+
+    for name, rubric in RUBRICS.items():
+        path = tmp_path / f"{name}.py"
+        path.write_text(drop_marked((locations.PACKAGE / "rubrics" / f"{name}.py").read_text(), "# BEGIN HIDDEN",
+                                    "# END HIDDEN"))
+        visible = {i for i, p in rubric.probes.items() if not p.hidden}
+        assert _probe_ids(path, name) == visible, name

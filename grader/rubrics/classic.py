@@ -16,8 +16,8 @@ LENET = RUBRIC.probe("build_lenet5", measures=(*_NET, "probabilities"), sizes=((
 ALEXNET = RUBRIC.probe("build_alexnet", measures=_NET)
 VGG = RUBRIC.probe("build_vgg16", measures=_NET)
 # BEGIN HIDDEN
-LENET_OTHER = RUBRIC.probe("build_lenet5", num_classes=7, measures=("params", "outputs"))
-ALEXNET_OTHER = RUBRIC.probe("build_alexnet", num_classes=7, measures=("outputs",))
+LENET_OTHER = RUBRIC.probe("build_lenet5", num_classes=7, measures=("params", "outputs"), hidden=True)
+ALEXNET_OTHER = RUBRIC.probe("build_alexnet", num_classes=7, measures=("outputs",), hidden=True)
 # END HIDDEN
 NETS = {"LeNet-5": (LENET, "build_lenet5()"), "AlexNet": (ALEXNET, "build_alexnet()"),
         "VGG-16": (VGG, "build_vgg16()")}

@@ -57,7 +57,7 @@ def _hidden_cases(name: str) -> list[tuple]:
     return cases
 
 
-HIDDEN.update({name: [RUBRIC.value(name, *args) for args in _hidden_cases(name)] for name in EXAMPLES})
+HIDDEN.update({name: [RUBRIC.value(name, *args, hidden=True) for args in _hidden_cases(name)] for name in EXAMPLES})
 # END HIDDEN
 
 EXTRACTOR = RUBRIC.probe("build_feature_extractor", sizes=((20, 20), (13, 29)),

@@ -34,7 +34,7 @@ B4E = RUBRIC.probe("inception_block", 256, 160, 320, 32, 128, 128, block_input=(
                    measures=("params", "outputs"))
 # BEGIN HIDDEN
 B_SMALL = RUBRIC.probe("inception_block", f1=5, f3_reduce=3, f3=6, f5_reduce=2, f5=4, pool_proj=3,
-                       block_input=(9, 7, 12), measures=("params", "outputs", "structure"))
+                       block_input=(9, 7, 12), measures=("params", "outputs", "structure"), hidden=True)
 # END HIDDEN
 NAIVE = RUBRIC.probe("naive_inception_block", 64, 128, 32, block_input=(28, 28, 192),
                      measures=("params", "structure", "outputs", "macs"))

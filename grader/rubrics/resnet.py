@@ -34,7 +34,7 @@ _BLOCK = ("params", "structure", "outputs")
 BASIC_ID = RUBRIC.probe("residual_block", 64, block_input=(16, 16, 64), measures=_BLOCK)
 BASIC_DOWN = RUBRIC.probe("residual_block", 128, stride=2, block_input=(16, 16, 64), measures=_BLOCK)
 # BEGIN HIDDEN
-BASIC_WIDEN = RUBRIC.probe("residual_block", 32, 1, block_input=(9, 9, 16), measures=_BLOCK)
+BASIC_WIDEN = RUBRIC.probe("residual_block", 32, 1, block_input=(9, 9, 16), measures=_BLOCK, hidden=True)
 # END HIDDEN
 NECK_ID = RUBRIC.probe("bottleneck_block", 64, block_input=(16, 16, 256), measures=_BLOCK)
 NECK_DOWN = RUBRIC.probe("bottleneck_block", 128, stride=2, block_input=(16, 16, 256), measures=_BLOCK)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from grader import contract, forkserver
+from grader import contract, forkserver, tree
 from grader.contract import Begin, Done, End, Job, Message
 from grader.errors import ChildStartError
 from grader.sandbox import system
@@ -36,6 +36,7 @@ from grader.sandbox.limits import Limits
 M = TypeVar("M", bound=Message)
 _POLL_SECONDS = 0.05
 _MAX_COPIED_FILE_BYTES = 5_000_000
+_MAX_COPIED_BYTES = 100_000_000  # the whole copy (the jail's scratch is a tmpfs)
 _OUTPUT_LIMIT = "the code printed or wrote more output than allowed, so it was stopped"
 
 
@@ -146,26 +147,33 @@ def _attempt(job: Job, submission: Path, limits: Limits, on_message: Callable[[M
 
 
 def _copy_submission(submission: Path, workdir: Path) -> None:
-    """Copy the submission's own regular files and folders: never a link (to a file or folder anywhere), a pipe,
-    a device, a hidden name or a very large file."""
-    def ignore(folder: str, names: list[str]) -> list[str]:
-        left_out = []
-        for name in names:
-            path = os.path.join(folder, name)
+    """Copy the submission's own regular files and folders, as far as `tree.walk` goes and up to
+    `_MAX_COPIED_BYTES` in all: never a link (to a file or folder anywhere), a pipe, a device, a hidden name or a
+    very large file."""
+    workdir.mkdir()
+    if not submission.is_dir():
+        return
+    total = 0
+    for path, info, _ in tree.walk(submission, lambda folder: not folder.name.startswith(".")):
+        if path.name.startswith("."):
+            continue
+        target = workdir / path.relative_to(submission)
+        if stat.S_ISDIR(info.st_mode):
+            target.mkdir()
+        elif stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and info.st_size <= _MAX_COPIED_FILE_BYTES \
+                and total + info.st_size <= _MAX_COPIED_BYTES:
             try:
-                info = os.lstat(path)
+                _copy_file(path, target)
             except OSError:
-                left_out.append(name)
                 continue
-            regular = stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and info.st_size <= _MAX_COPIED_FILE_BYTES
-            if name.startswith(".") or not (regular or stat.S_ISDIR(info.st_mode)):
-                left_out.append(name)
-        return left_out
+            total += info.st_size
 
-    if submission.is_dir():
-        shutil.copytree(submission, workdir, ignore=ignore, symlinks=True)
-    else:
-        workdir.mkdir()
+
+def _copy_file(source: Path, target: Path) -> None:
+    """Copy one file, opened without following a link (it may have been swapped for one since it was looked at)."""
+    fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f, open(target, "xb") as out:
+        shutil.copyfileobj(f, out)
 
 
 def environment(scratch: Path, threads: int | None = None) -> dict[str, str]:

@@ -172,13 +172,31 @@ def usage(root: int, waiter: int | None = None) -> tuple[int, int]:
     """How many processes the child `root` has, and their resident bytes (but `waiter`'s, a process of the group
     that runs no student code)."""
     count = total = 0
+    pids = set()
     for process in members(root):
         count += 1
+        pids.add(process.pid)
         if process.pid == waiter:
             continue
         with contextlib.suppress(psutil.Error):
             total += process.memory_info().rss
-    return count, total
+    return count, total + shared_memory(pids)
+
+
+def shared_memory(pids: set[int]) -> int:
+    """Bytes of System V shared memory that `pids` created and that no resident count shows once detached (Linux;
+    a jailed child's own IPC namespace is capped in `grader.jail` instead, and is not seen from here)."""
+    try:
+        with open("/proc/sysvipc/shm") as f:
+            rows = f.read().splitlines()[1:]
+    except OSError:
+        return 0
+    total = 0
+    for row in rows:  # key shmid perms size cpid lpid ...
+        fields = row.split()
+        if len(fields) > 4 and fields[4].isdigit() and int(fields[4]) in pids:
+            total += int(fields[3])
+    return total
 
 
 def kill_tree(root: int) -> None:
