@@ -96,6 +96,7 @@ def rebuild(config: dict[str, Any], seed: int = 0, max_params: int | None = None
             f"the model uses {', '.join(foreign)}, which the grader cannot rebuild on its side; "
             "use the standard Keras layers the assignment names"
         )
+    without_compile_state(config)
     fresh_session(seed)
     try:
         with _at_most(max_params), contextlib.nullcontext() if allocate else unallocated_weights():
@@ -104,6 +105,20 @@ def rebuild(config: dict[str, Any], seed: int = 0, max_params: int | None = None
         raise
     except Exception as exc:
         raise RebuildError(f"the grader could not rebuild the model from its configuration ({exc})") from None
+
+
+def without_compile_state(config: Any) -> None:
+    """Drop, in place, what `model.compile` left in a configuration (optimizer, loss, metrics) at every level: the
+    grader measures the architecture, and rebuilding an optimizer would create variables where none may be (a
+    rebuild without storage). Compiled or not, a model is rebuilt the same."""
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            item.pop("compile_config", None)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 @contextlib.contextmanager

@@ -223,8 +223,17 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, t
         return Outcome(returned=message.returned, measured={"value": message.value})
     if message.model is None:
         return Outcome(returned=message.returned)
-    from grader.measure import VALUE_MEASURES, RebuildError, foreign_classes, measure, rebuild, with_zero_initialisers
+    from grader.measure import (
+        VALUE_MEASURES,
+        RebuildError,
+        foreign_classes,
+        measure,
+        rebuild,
+        with_zero_initialisers,
+        without_compile_state,
+    )
 
+    without_compile_state(message.model)  # before the keys: compiled or not, one model, one measurement, one run
     training = "convergence" in probe.measures
     key = _measure_key(message.model, probe, max_params)
     # A configuration measured before had no foreign class: only the grader's own rebuilds are kept.

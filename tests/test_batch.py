@@ -46,8 +46,8 @@ def test_batch_grades_a_class_in_parallel_and_resumes(tmp_path) -> None:
     assert not list(tmp_path.rglob("escaped.py"))
     assert (out / "histogram.png").stat().st_size > 1000
     summary = (out / "summary.md").read_text()
-    assert "Class summary: 4 students" in summary and "gap/params: gap_head on 16 channels" in summary
-    assert re.search(r"\| gap/params: gap_head on 16 channels, 10 classes \| \S.* \(\d\) \|", summary)  # the cause
+    assert "Class summary: 4 students" in summary and "gap/params: gap\\_head on 16 channels" in summary
+    assert re.search(r"\| gap/params: gap\\_head on 16 channels, 10 classes \| \S.* \(\d\) \|", summary)  # the cause
 
     assert "| alice | 23 | 23 / 23 | 100.0% |" in summary  # the per-student table, e.g. for a CI job's summary
     # Each student's page, and the class index linking to them (dave, whose zip is no zip, has none: the reason).

@@ -153,6 +153,7 @@ def test_a_student_repository_root_grades_the_work_present_and_lists_the_rest(tm
     assert data["extra_data"]["missing"] == ["convolution", "classic", "inception", "resnet"]
     missing = "not scored here: convolution, classic, inception, resnet"
     assert missing in outcome.output and missing in summary.read_text()  # resnet: the untouched stub
-    assert summary.read_text().startswith(f"## Grading {tmp_path}\n\n**Score: 23 / 23** (100%)")
+    heading = str(tmp_path).replace("_", "\\_")  # Markdown, escaped
+    assert summary.read_text().startswith(f"## Grading {heading}\n\n**Score: 23 / 23** (100%)")
     outcome = CliRunner().invoke(main, [str(tmp_path), "-a", "gap", "-a", "resnet", "-q", "--fail-under", "100"])
     assert outcome.exit_code == 1 and "23 / " in outcome.output and "23 / 23" not in outcome.output

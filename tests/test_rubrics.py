@@ -34,7 +34,7 @@ TABLE = {
             "Likely cause: you leave out the biases", "Likely cause: you ignore the strides"]),
     }),
     "gap": Assignment(23, ("gap_tf_keras.py", "gap_aliases.py", "gap_sequential.py", "gap_notebook.ipynb",
-                           "helper_module/gap.py", "shadowing_module/gap.py"), {
+                           "helper_module/gap.py", "shadowing_module/gap.py", "gap_compiled.py"), {
         "gap_flatten_dense.py": ({"shape", "structure", "params"}, ["Flatten", "Dense"]),
         "gap_pool_then_dense.py": ({"structure", "params", "receptive_field"}, ["found Dense 10"]),
         "gap_wrong_kernel.py": ({"params", "structure", "receptive_field"}, ["Conv2D 3x3", "expected Conv2D 5x5"]),
@@ -42,7 +42,7 @@ TABLE = {
                               ["not probabilities", "expected softmax", "probabilities\" found why"]),
         "gap_fixed_window.py": ({"shape", "invariance", "structure"}, ["AveragePooling2D 7x7", "moving one object"]),
     }, ("NotImplementedError", "GlobalAveragePooling2D")),
-    "classic": Assignment(31, ("classic_equivalent.py", "classic_vgg_same_pools.py"), {
+    "classic": Assignment(31, ("classic_equivalent.py", "classic_vgg_same_pools.py", "classic_compiled.py"), {
         "classic_vgg_missing_conv.py": ({"params", "structure", "macs", "receptive_field"},
                                         ["VGG-16 has 13 convolutions and 3 dense layers; yours has 12 convolutions"]),
         "classic_alexnet_same.py": ({"structure", "shape", "macs"},
@@ -68,7 +68,8 @@ TABLE = {
         "inception_aux_wrong_blocks.py": ({"structure"}, ["should branch off after inception 4a and 4d",
                                                           "yours branch off after 4b and 4d"]),
     }),
-    "resnet": Assignment(36, ("resnet_equivalent.py", "resnet_stride_on_1x1.py", "resnet_valid_1x1.py"), {
+    "resnet": Assignment(36, ("resnet_equivalent.py", "resnet_stride_on_1x1.py", "resnet_valid_1x1.py",
+                              "resnet_compiled.py"), {
         "resnet_plain_with_shortcuts.py": ({"structure"}, ["build_plain(34)", "Add"]),
         "resnet_no_identity_shortcut.py": ({"structure", "gradient_flow", "convergence"}, ["no shortcut connection"]),
         "resnet_relu_before_add.py": ({"structure"}, ["ReLU comes before the addition"]),
