@@ -1,5 +1,13 @@
 """Rubric of the `classic` assignment: LeNet-5, AlexNet and VGG-16 (section 3 of the contract)."""
 
+# Contract audit (2026-12-02; shared/spec/assignments.md section 3), check by check:
+# - api, shape: builders return a keras.Model ending in Dense(num_classes) softmax (one probability per class).
+# - params: the published 61,706 / 62,378,344 / 138,357,544; hidden: another num_classes (the signature's).
+# - structure: the layers listed for each network, in order ("conv/dense layer counts"); shape: "stage shapes";
+#   macs: "multiply-accumulates"; receptive_field: "VGG-16 at the last pooling layer: 212" (AlexNet's 195 follows
+#   from its listed layers); values: the softmax the contract lists.
+# Not required, so never checked: initialisers, layer names, input_shape= versus keras.Input, compile state.
+
 from __future__ import annotations
 
 from functools import partial

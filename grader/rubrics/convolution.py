@@ -1,5 +1,13 @@
 """Rubric of the `convolution` assignment: convolution arithmetic and a small feature extractor (section 1)."""
 
+# Contract audit (2026-12-02; shared/spec/assignments.md section 1), check by check:
+# - values (5 visible, 5 hidden): each function's table row and example; "values on hidden random arguments".
+# - api, shape, params, structure: build_feature_extractor returns a Model on (None, None, 1) of three
+#   Conv2D(channels, 3) stride-1 "same" layers with ReLU (any spelling of the activation).
+# - receptive_field: the table's "receptive field 7". equivariance: "translation equivariance (shifting the input
+#   shifts the feature maps, away from the border)".
+# Not required, so never checked: initialisers, layer names, an explicit keras.Input or input_shape=, compile state.
+
 from __future__ import annotations
 
 import random

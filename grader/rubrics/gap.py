@@ -1,5 +1,13 @@
 """Rubric of the `gap` assignment: global-average-pooling heads (section 2 of the contract)."""
 
+# Contract audit (2026-12-02; shared/spec/assignments.md section 2), check by check:
+# - api, shape: heads are tensor-to-tensor functions and builders return a keras.Model; output (batch, num_classes)
+#   at 28x28, 32x32, 64x64 and a non-square size; hidden: other num_classes and channels (the signature's arguments).
+# - params: 4,010 for the head on 16 channels, 6,582 for (10, 1); hidden: other arguments.
+# - structure: "No Flatten, no Dense"; Conv2D(num_classes, kernel_size) -> GlobalAveragePooling2D -> softmax; the
+#   builder's layers as listed. values: "probabilities". invariance, receptive_field, convergence: "Graded:" line.
+# Not required, so never checked: initialisers, layer names, compile state, how the softmax is spelled.
+
 from __future__ import annotations
 
 from grader.convergence import Margins

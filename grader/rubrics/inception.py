@@ -1,5 +1,13 @@
 """Rubric of the `inception` assignment: GoogLeNet's blocks, auxiliary classifiers, the network (section 4)."""
 
+# Contract audit (2026-12-02; shared/spec/assignments.md section 4), check by check:
+# - api: blocks return tensors; with aux_classifiers=True three outputs [main, aux after 4a, aux after 4d], else one.
+# - shape, params: 28x28x256 and 163,696 for 3a; 387,296 for the naive block; the exact count of the listed network
+#   (not the paper's rounded column); hidden: other filter numbers, input sizes and classes (the signature's).
+# - structure: four branches concatenated on channels, in any order; every conv ReLU; the auxiliary classifier's
+#   and Table 1's layers and dropout rates; macs: "2.4x"; receptive_field, values, convergence: "Graded:" line.
+# Not required, so never checked: branch order, initialisers, layer names, compile state.
+
 from __future__ import annotations
 
 from grader.analysis.graph import Graph

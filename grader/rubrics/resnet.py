@@ -1,5 +1,15 @@
 """Rubric of the `resnet` assignment: residual blocks, ResNet-18 to 152, the plain baseline (section 5)."""
 
+# Contract audit (2026-12-02; shared/spec/assignments.md section 5), check by check:
+# - api, shape: blocks return tensors of the stated shapes; build_resnet ends in (batch, num_classes).
+# - params: the published trainable counts for 18 to 152 and the blocks' counts from the listed layers (no conv
+#   biases, BN, projection only when the stride or channels change); hidden: other filters and strides.
+# - structure: the blocks' layers (stride on the 3x3 or the first 1x1, both accepted), the stem, the plain network
+#   for depths 18 and 34 without shortcuts; receptive_field, macs (ResNet-34: 3.6 G), gradient_flow, values,
+#   convergence: the "Graded:" line.
+# Not required, so never checked: what build_plain or build_resnet do at other depths (which error, if any),
+# BatchNormalization's epsilon and momentum, initialisers, layer names, compile state.
+
 from __future__ import annotations
 
 import math
