@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grader import sandbox
 from grader.grading import grade_submission
+from grader.reports.escape import terminal
 
 HOSTILE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "hostile"
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         result = grade_submission(path, [assignment], sandbox.Limits(timeout=args.timeout, memory_mb=1500))
         graded = result.assignments[0]
         failed = next((c for c in graded.checks if not c.passed and not c.hidden), None)
-        first = (failed.output.splitlines() or [""])[0][:110] if failed else "every check passed"
+        first = terminal((failed.output.splitlines() or [""])[0][:110]) if failed else "every check passed"
         print(f"{path.name:<28} {graded.score:>3g}/{graded.max_score:<3g} {time.monotonic() - start:>8.1f}  {first}",
               flush=True)
 
