@@ -44,3 +44,24 @@ def test_gradescope_shows_the_summary_as_markdown() -> None:
     data = gradescope.to_dict(_result())
     assert data["output_format"] == "md" and data["output"] == summary.markdown(_result())
     assert [t["visibility"] for t in data["tests"]][-1] == "after_due_date"
+
+
+@pytest.mark.parametrize("output", [
+    "expected 4,010, found 1,450.\nLikely cause:\n  - the class convolution is 3x3, not 5x5\nLayers with parameters "
+    "that differ:\n  - Conv2D 3x3 (1,450 parameters)",
+    "the outputs are not probabilities: values range from -0.7 to 0.8.\nLikely cause: no softmax at the end.",
+    "gap_head differs from the expected architecture:\n  - expected softmax, found nothing",
+    "expected " + ", ".join(f"layer {i}" for i in range(80)) + "; found " + " ".join(["why"] * 90),
+    "a" * 500,
+])
+def test_a_cause_is_said_in_whole_sentences(output: str) -> None:
+    import re
+
+    line = summary.first_line(output, 160)
+    assert len(line) <= 160
+    assert ".." not in line.replace("…", "") and ". ." not in line and ":." not in line
+    assert not re.search(r"Likely cause:\s*($|\.)", line)
+    said = {w.strip(".,;:-") for w in output.split()}
+    kept = [w.strip(".,;:-") for w in line.replace("…", "").split()]
+    if len(said) > 1:  # only a single word longer than the limit is ever cut
+        assert all(w in said or not w for w in kept), [w for w in kept if w not in said]

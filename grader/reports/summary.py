@@ -72,22 +72,58 @@ def markdown(result: SubmissionResult) -> str:
 
 
 def first_line(output: str, limit: int = 320) -> str:
-    """The cause of a failure in one line: the first line of its message, with the line it announces (a first line
-    ending in a colon) or the likely cause the message names, shortened.
+    """The cause of a failure in whole sentences on one line: the message's first line, with the line it announces
+    (a first line ending in a colon) or the likely cause the message names (a "Likely cause:" line, or the items
+    listed under it). Too long, it says less: whole sentences, then whole clauses, never a cut word.
 
     >>> first_line("gap_head differs from the expected architecture:\\n  - expected Conv2D 5x5, found Conv2D 3x3")
-    'gap_head differs from the expected architecture: expected Conv2D 5x5, found Conv2D 3x3'
+    'gap_head differs from the expected architecture: expected Conv2D 5x5, found Conv2D 3x3.'
     >>> first_line("1 of 3 calls gave another value:\\n  f(1): expected 2, returned 3\\nLikely cause: no bias.")
     '1 of 3 calls gave another value. Likely cause: no bias.'
+    >>> first_line("expected 4,010, found 1,450.\\nLikely cause:\\n  - a 3x3 kernel\\n  - no bias\\nLayers: ...")
+    'expected 4,010, found 1,450. Likely cause: a 3x3 kernel; no bias.'
     """
     lines = [x.strip() for x in output.splitlines() if x.strip()] or ["no message"]
     line = lines[0]
-    likely = next((x for x in lines if x.startswith("Likely cause:")), None)
-    if likely and likely != line:
-        line = f"{line.rstrip(':')}. {likely}"
+    at = next((i for i, x in enumerate(lines) if x.startswith("Likely cause:")), None)
+    if at is not None and at > 0:
+        said = lines[at][len("Likely cause:"):].strip()
+        if not said:  # the causes are the items listed beneath it
+            items = []
+            for x in lines[at + 1:]:
+                if not x.startswith(("-", "•")):
+                    break
+                items.append(_sentence_end(x.lstrip("-• ").strip(), ""))
+            said = "; ".join(items)
+        if said:
+            line = f"{_sentence_end(line.rstrip(':'), '')}. Likely cause: {_sentence_end(said, '')}"
     elif line.endswith(":") and len(lines) > 1:
         line = f"{line} {lines[1].lstrip('-• ').strip()}"
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return _shortened(_sentence_end(line), limit)
+
+
+def _sentence_end(text: str, stop: str = ".") -> str:
+    """`text` without the stops and colons it ended in, then `stop` (none after a question or exclamation mark)."""
+    text = text.rstrip().rstrip(".;:,")
+    return text if not text or text[-1] in "?!" else text + stop
+
+
+def _shortened(text: str, limit: int) -> str:
+    """`text` within `limit` characters by leaving out its last sentences, then its last clauses; a single word
+    longer than that is the only thing ever cut."""
+    if len(text) <= limit:
+        return text
+    for separator, end in ((". ", "."), ("; ", "."), (", ", " …")):
+        parts = text.split(separator)
+        kept = parts[0]
+        for part in parts[1:]:
+            if len(kept) + len(separator) + len(part) + 2 > limit:
+                break
+            kept += separator + part
+        if len(kept) + 2 <= limit and kept != text:
+            return _sentence_end(kept, "") + end
+    words = text[: limit - 2].rsplit(" ", 1)[0]
+    return words + " …"
 
 
 def curve_table(check: CheckResult) -> list[str]:
