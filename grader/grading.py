@@ -139,18 +139,20 @@ def _load_check(rubric: Rubric, problem: str | None) -> CheckResult:
 
 
 def _judge(rubric: Rubric, spec, context: Context) -> CheckResult:
-    context.attached = {}
+    context.attached, context.read = {}, []
+    public = None
     try:
         message, passed = spec.function(context) or "", True
     except Fail as exc:
-        message, passed = str(exc), False
+        message, passed, public = str(exc), False, exc.public
     except Exception as exc:  # a check must never take the grade down with it
         message, passed = f"the grader could not complete this check ({type(exc).__name__}: {exc})", False
     if not passed and not spec.hidden:
         context.failed.append((f"{spec.category}: {spec.description}", message.splitlines()[0] if message else ""))
     message = _within(message, MESSAGE_BUDGET)
-    if spec.hidden:
-        message = "hidden check: " + ("passed" if passed else "failed")
+    if spec.hidden:  # only what says nothing of the hidden calls' arguments and values
+        cause = (public or context.hidden_cause()) if not passed else ""
+        message = "hidden check: " + ("passed" if passed else "failed") + (f". {cause}" if cause else "")
     return CheckResult(rubric.name, spec.category, spec.description, spec.points if passed else 0,
                        spec.points, passed, message, spec.hidden, dict(context.attached) or None)
 

@@ -39,7 +39,14 @@ CATEGORIES = ("load", "api", "values", "shape", "params", "receptive_field", "ma
 
 
 class Fail(Exception):
-    """Raised by a check that did not pass; the message is shown to the student (unless hidden)."""
+    """Raised by a check that did not pass; the message is shown to the student (unless hidden).
+
+    `public`: what may be said even when the check is hidden (a cause in the lecture's words, never an argument
+    or a value of the hidden calls)."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,8 @@ class Probe:
     value: bool = False  # a plain function: what it returns is the result (a number, a list)
     margins: Margins | None = None  # how a "convergence" measurement is judged (grader.convergence.verdict)
     hidden: bool = False  # run only for hidden checks, in a child of its own (`runner.run_assignments`)
+    # (argument, id of a reference-only probe with that argument as a submission that ignores it would use it)
+    variants: tuple[tuple[str, str], ...] = ()
 
     def call_text(self) -> str:
         if self.value:
@@ -119,7 +128,8 @@ class Rubric:
 
     name: str
     functions: tuple[str, ...]
-    hints: tuple[tuple[str, str], ...] = ()
+    # (text of an error, advice): the advice a string, or a function of the error that says more, else None
+    hints: tuple[tuple[str, str | Callable[[str], str | None]], ...] = ()
     probes: dict[str, Probe] = field(default_factory=dict)
     checks: list[CheckSpec] = field(default_factory=list)
     mutants: dict[str, tuple[str, str]] = field(default_factory=dict)  # `grade validate`: must lose points
@@ -128,11 +138,23 @@ class Rubric:
     def probe(self, function: str, *args: Any, block_input: tuple[int | None, ...] | None = None,
               measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), reference_only: bool = False,
               expects_error: bool = False, dataset: str | None = None, training: dict[str, Any] | None = None,
-              margins: Margins | None = None, hidden: bool = False, **kwargs: Any) -> Probe:
+              margins: Margins | None = None, hidden: bool = False, ignored: dict[str, Any] | None = None,
+              **kwargs: Any) -> Probe:
         """Declare a call of `function` with positional `args` (after the input tensor, for a block) and `kwargs`.
-        `hidden`: only hidden checks read it (declare it in the rubric's hidden part)."""
+        `hidden`: only hidden checks read it (declare it in the rubric's hidden part).
+        `ignored`: for some keyword arguments, the value a submission that ignores the argument uses in effect
+        (its default): the reference is measured with it too, so that a failed hidden check can say which argument
+        was ignored without saying its value (`Context.hidden_cause`)."""
+        variants = []
+        for name, value in (ignored or {}).items():
+            if name not in kwargs:
+                raise ValueError(f"{function}: ignored={name!r} names no keyword argument of the call")
+            variant = self.probe(function, *args, block_input=block_input, measures=measures, sizes=sizes,
+                                 reference_only=True, hidden=True, **{**kwargs, name: value})
+            variants.append((name, variant.id))
         probe = Probe("", function, kwargs, block_input, measures, sizes, args, reference_only, expects_error,
-                      dataset=dataset, training=training or {}, margins=margins, hidden=hidden)
+                      dataset=dataset, training=training or {}, margins=margins, hidden=hidden,
+                      variants=tuple(variants))
         return self._add(probe, function)
 
     def value(self, function: str, *args: Any, hidden: bool = False, **kwargs: Any) -> Probe:
@@ -151,8 +173,8 @@ class Rubric:
         """Check `probe`'s names, then register it under an id made from what it does, not from its place among
         the others, so that a release without the hidden probes keeps the ids of the visible ones."""
         _validate(probe)
-        what = json.dumps({k: v for k, v in dataclasses.asdict(probe).items() if k not in ("margins", "hidden")},
-                          sort_keys=True, default=str)
+        kept = {k: v for k, v in dataclasses.asdict(probe).items() if k not in ("margins", "hidden", "variants")}
+        what = json.dumps(kept, sort_keys=True, default=str)
         probe = dataclasses.replace(probe, id=f"{label}#{hashlib.sha256(what.encode()).hexdigest()[:8]}")
         known = self.probes.get(probe.id)
         if known is not None and known.hidden and not probe.hidden:  # a call a visible check reads is visible
@@ -193,7 +215,9 @@ class Rubric:
         """A rubric's advice for an error text it knows, e.g. a Dense layer on an unknown size."""
         for needle, hint in self.hints:
             if needle in error:
-                return hint
+                said = hint(error) if callable(hint) else hint
+                if said:
+                    return said
         return None
 
 
@@ -261,6 +285,7 @@ class Context:
         self._student = student
         self._reference = reference
         self.attached: dict[str, Any] = {}
+        self.read: list[Probe] = []  # the probes the current check read, in order (`hidden_cause`)
         self.failed: list[tuple[str, str]] = []  # ("category: description", first line) of visible checks failed
 
     def attach(self, **data: Any) -> None:
@@ -272,6 +297,7 @@ class Context:
 
     def value(self, probe: Probe) -> Any:
         """What the student's plain function returned; raises Fail naming the error if it raised."""
+        self.read.append(probe)
         outcome = self.outcome(probe)
         if outcome.error:
             raise Fail(f"{probe.call_text()} failed: {outcome.error}")
@@ -279,6 +305,7 @@ class Context:
 
     def student(self, probe: Probe, measurement: str) -> Any:
         """A measurement of the student's model; raises Fail naming the cause if there is none."""
+        self.read.append(probe)
         outcome = self.outcome(probe)
         if outcome.error:
             raise Fail(f"{probe.call_text()} failed: {outcome.error}")
@@ -307,3 +334,47 @@ class Context:
 
     def reference(self, probe: Probe, measurement: str) -> Any:
         return self._reference[probe.id][measurement]
+
+    def ignored_arguments(self, probe: Probe) -> list[str]:
+        """The arguments of `probe` that the student's function behaves as if it ignored: what it built is what the
+        reference builds with the argument at the value a submission that ignores it uses (`Rubric.probe`)."""
+        outcome = self.outcome(probe)
+        if outcome.measured is None:
+            return []
+        ignored = []
+        for name, variant in probe.variants:
+            found, expected, other = outcome.measured, self._reference[probe.id], self._reference.get(variant, {})
+            keys = [k for k in _COMPARABLE if k in found and k in other]
+            if keys and all(_comparable(found, k) == _comparable(other, k) for k in keys) \
+                    and any(_comparable(expected, k) != _comparable(other, k) for k in keys):
+                ignored.append(name)
+        return ignored
+
+    def hidden_cause(self) -> str:
+        """What a failed hidden check may say of what it read: the function, which of its arguments it seems to
+        ignore, else the names (never the values) of the arguments the hidden calls set."""
+        read = list({p.id: p for p in self.read}.values())
+        probes = [p for p in read if p.hidden] + [p for p in read if not p.hidden]
+        if not probes:
+            return ""
+        function = probes[0].function
+        ignored = self.ignored_arguments(probes[0])
+        if ignored:
+            names, plural = " and ".join(ignored), "s" if len(ignored) > 1 else ""
+            return (f"{function} seems to ignore its {names} argument{plural}: called with another {names}, it "
+                    f"built what the default builds. Use the argument{plural} it is given.")
+        names = list(dict.fromkeys(n for p in probes for n in p.kwargs))
+        varied = f"other values of {', '.join(names)}" if names else "other arguments"
+        shape = " and on another input shape" if any(p.block_input is not None for p in probes) else ""
+        return f"{function} gave another result when called with {varied}{shape}."
+
+
+# What `Context.ignored_arguments` compares: the counts and shapes a call gives, not names or graphs.
+_COMPARABLE = ("params", "outputs", "shapes", "value")
+
+
+def _comparable(measured: dict[str, Any], key: str) -> Any:
+    value = measured.get(key)
+    if key == "params" and isinstance(value, dict):
+        return value.get("trainable"), value.get("non_trainable")
+    return value

@@ -30,5 +30,7 @@ def test_each_bug_is_named_with_the_argument_the_expected_and_the_returned_value
     assert "receptive_field([(3, 2), (3, 2)]): expected 7, returned 5" in field.output
     assert _check(result, "dense_connections on the lecture's examples").passed
     hidden = _check(result, "conv_output_size on other arguments")
-    assert not hidden.passed and hidden.output == "hidden check: failed"  # no hidden argument leaks
+    assert not hidden.passed and hidden.output.startswith("hidden check: failed. ")
+    assert "you ignore the dilation" in hidden.output  # the cause, found from every call's value
+    assert "conv_output_size(" not in hidden.output and "returned" not in hidden.output  # no hidden call or value
     assert "stride 1 and 'same' padding" in _check(result, "shifting the input").output

@@ -20,8 +20,20 @@ def test_wrong_kernel_params_message_names_both_counts() -> None:
 def test_hidden_checks_never_show_expected_values() -> None:
     result = graded(GAP / "gap_wrong_kernel.py")
     hidden = [c for c in result.checks if c.hidden]
-    assert hidden and all(c.output in ("hidden check: passed", "hidden check: failed") for c in hidden)
-    assert any(not c.passed for c in hidden)
+    assert hidden and all(c.output.startswith("hidden check: ") for c in hidden)
+    failed = [c for c in hidden if not c.passed]
+    assert failed and all(not any(ch.isdigit() for ch in c.output) for c in hidden)  # no argument, no count
+    assert "gap_head gave another result when called with other values of num_classes, kernel_size" in \
+        failed[0].output  # where to look: the function and the names of the arguments varied
+
+
+def test_an_ignored_argument_is_named_without_its_value() -> None:
+    result = graded(GAP / "gap_ignores_kernel_size.py")
+    failed = [c for c in result.checks if not c.passed]
+    assert [c.description for c in failed] == ["gap_head with other arguments"]  # only the hidden call catches it
+    assert failed[0].output == ("hidden check: failed. gap_head seems to ignore its kernel_size argument: called "
+                                "with another kernel_size, it built what the default builds. Use the argument it "
+                                "is given.")
 
 
 def test_missing_function_is_a_load_failure_and_the_rest_is_graded() -> None:

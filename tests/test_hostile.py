@@ -321,7 +321,8 @@ def test_hidden_arguments_never_reach_a_visible_message() -> None:
     assert "the calls I was given: [('gap_head', {'num_classes': 10}" in visible  # it did find its own job
     for hidden_argument in ("'kernel_size': 7", "'num_classes': 7", "'num_classes': 5", "'channels': 3"):
         assert hidden_argument not in visible
-    assert all(c.output in ("hidden check: passed", "hidden check: failed") for c in result.checks if c.hidden)
+    hidden = [c.output for c in result.checks if c.hidden]
+    assert hidden and all(o.startswith("hidden check: ") and not any(ch.isdigit() for ch in o) for o in hidden)
 
 
 def test_results_sent_again_are_measured_once() -> None:

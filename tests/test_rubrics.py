@@ -32,6 +32,12 @@ TABLE = {
         "convolution_mistakes.py": ({"values"}, [  # each wrong formula named in the lecture's words
             "Likely cause: you count the biases too", "Likely cause: you count every kernel position",
             "Likely cause: you leave out the biases", "Likely cause: you ignore the strides"]),
+        # caught by the hidden calls only: the cause is said, no argument or value of them
+        "convolution_field_reversed.py": ({"values"}, [
+            "hidden check: failed. receptive_field gave other values on other arguments. Likely cause: you run the "
+            "recurrence in the wrong direction"]),
+        "convolution_kernel_one_side.py": ({"values"}, ["conv2d_params(64, 128, (1, 3)): expected 24704, returned 8320",
+                                                        "Likely cause: you use one side of the kernel twice"]),
     }),
     "gap": Assignment(23, ("gap_tf_keras.py", "gap_aliases.py", "gap_sequential.py", "gap_notebook.ipynb",
                            "helper_module/gap.py", "shadowing_module/gap.py", "gap_compiled.py"), {
@@ -41,6 +47,8 @@ TABLE = {
         "gap_no_softmax.py": ({"values", "structure", "convergence"},
                               ["not probabilities", "expected softmax", "probabilities\" found why"]),
         "gap_fixed_window.py": ({"shape", "invariance", "structure"}, ["AveragePooling2D 7x7", "moving one object"]),
+        "gap_ignores_kernel_size.py": ({"params"}, ["gap_head seems to ignore its kernel_size argument"]),
+        "gap_ignores_num_classes.py": ({"shape", "params"}, ["build_lenet_gap seems to ignore its num_classes"]),
     }, ("NotImplementedError", "GlobalAveragePooling2D")),
     "classic": Assignment(31, ("classic_equivalent.py", "classic_vgg_same_pools.py", "classic_compiled.py"), {
         "classic_vgg_missing_conv.py": ({"params", "structure", "macs", "receptive_field"},
@@ -49,6 +57,11 @@ TABLE = {
                                     ["AlexNet's feature maps after each pooling layer: expected 27x27x96"]),
         "classic_lenet_relu_maxpool.py": ({"structure"}, ["expected tanh, AveragePooling2D",
                                                           "found ReLU, MaxPooling2D"]),
+        "classic_alexnet_224.py": ({"params", "shape", "macs"}, ["your AlexNet takes 224x224x3 inputs; the paper's "
+                                                                 "takes 227x227x3", "(224 - 11) / 4 + 1 = 54.25"]),
+        "classic_alexnet_bn.py": ({"params", "structure", "macs"}, [
+            "your AlexNet has 5 BatchNormalization layers; the paper's has none",
+            "your AlexNet has 1 Dense layer fewer than the paper's 3"]),
     }),
     "inception": Assignment(31, ("inception_equivalent.py", "inception_notebook.ipynb", "inception_valid_1x1.py"), {
         "inception_no_reduction.py": ({"params", "structure", "macs"},
@@ -67,10 +80,21 @@ TABLE = {
         "inception_aux_dropout.py": ({"structure"}, ["expected Dropout 0.7", "found Dropout 0.3"]),
         "inception_aux_wrong_blocks.py": ({"structure"}, ["should branch off after inception 4a and 4d",
                                                           "yours branch off after 4b and 4d"]),
+        "inception_aux_order.py": ({"api"}, ["outputs come in the order [aux after 4a, aux after 4d, main]; the "
+                                             "contract's order is [main, aux after 4a, aux after 4d]"]),
+        "inception_naive_pool_stride.py": ({"shape", "params", "macs"}, [
+            "one branch is 10x10 where the others are 28x28", "MaxPooling2D's strides default to its pool size"]),
+        "inception_projection_before_pool.py": ({"structure"}, [
+            "pool branch: MaxPooling2D 3x3 comes after ReLU; it belongs before Conv2D 1x1"]),
+        "inception_pool_proj_swapped.py": ({"structure"}, [
+            "the 1x1 branch has the pool branch's number of filters and the pool branch the 1x1 branch's: the two are "
+            "swapped"]),
     }),
     "resnet": Assignment(36, ("resnet_equivalent.py", "resnet_stride_on_1x1.py", "resnet_valid_1x1.py",
                               "resnet_compiled.py"), {
         "resnet_plain_with_shortcuts.py": ({"structure"}, ["build_plain(34)", "Add"]),
+        "resnet_plain_projection.py": ({"structure"}, ["found a shortcut connection (projection shortcut added by "
+                                                       "Add)", "no projection shortcuts either"]),
         "resnet_no_identity_shortcut.py": ({"structure", "gradient_flow", "convergence"}, ["no shortcut connection"]),
         "resnet_relu_before_add.py": ({"structure"}, ["ReLU comes before the addition"]),
         "resnet_no_projection.py": ({"shape", "params", "structure"}, ["needs a projection"]),

@@ -50,6 +50,21 @@ class Graph:
     def of_kind(self, *kinds: str) -> list[Node]:
         return [n for n in self.nodes if n.kind in kinds]
 
+    def ancestors(self, index: int) -> set[int]:
+        """The nodes `index` is computed from, itself included."""
+        seen, stack = {index}, [index]
+        while stack:
+            for producer in self.nodes[stack.pop()].inputs:
+                if producer not in seen:
+                    seen.add(producer)
+                    stack.append(producer)
+        return seen
+
+    def main_output(self) -> int | None:
+        """The output computed from the most nodes: the main classifier of a network with auxiliary heads, which
+        branch off earlier, whatever the order in which the model lists its outputs."""
+        return max(self.outputs, key=lambda i: len(self.ancestors(i)), default=None)
+
     def to_data(self) -> dict[str, Any]:
         nodes = [[n.kind, n.settings, list(n.inputs), list(n.shape) if n.shape is not None else None,
                   n.trainable, n.non_trainable, n.name] for n in self.nodes]

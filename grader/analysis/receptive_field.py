@@ -108,10 +108,13 @@ def _padding_before(padding: object) -> tuple[int, int]:
 
 
 def feature_field(graph: Graph) -> Field | None:
-    """The field of the last spatial feature maps: those feeding the first global pooling or `Flatten`."""
+    """The field of the last spatial feature maps of the main output: those feeding the first global pooling or
+    `Flatten` it is computed from (an auxiliary head's are not)."""
     fields = receptive_fields(graph)
+    main = graph.main_output()
+    path = graph.ancestors(main) if main is not None else set(range(len(graph.nodes)))
     for node in graph.nodes:
-        if node.kind in ("global_avg_pool", "global_max_pool", "flatten"):
+        if node.kind in ("global_avg_pool", "global_max_pool", "flatten") and node.index in path:
             return fields[node.inputs[0]]
     spatial = [n for n in graph.nodes if n.shape is not None and len(n.shape) == 4]
     return fields[spatial[-1].index] if spatial else None

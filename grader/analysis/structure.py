@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -115,7 +116,7 @@ def _dominators(graph: Graph) -> dict[int, int | None]:
 
 
 def decompose(graph: Graph, output: int | None = None) -> tuple[Item, ...]:
-    """The path to `output` (default: the first output) as steps and parallel sections."""
+    """The path to `output` (default: the main output, `Graph.main_output`) as steps and parallel sections."""
     idom = _dominators(graph)
 
     def walk(node: int | None, stop: int | None) -> list[Item]:
@@ -134,7 +135,7 @@ def decompose(graph: Graph, output: int | None = None) -> tuple[Item, ...]:
             node = split
         return items
 
-    start = graph.outputs[0] if output is None else output
+    start = graph.main_output() if output is None else output
     return tuple(reversed(walk(start, None)))
 
 
@@ -182,6 +183,17 @@ def _coarse(item: Item) -> str:
     return item.kind if isinstance(item, Step) else f"<{item.merge.kind}>"
 
 
+def _moved_layer(want: list[str], got: list[str]) -> str | None:
+    """The one layer whose place differs, in words, when moving it back makes the two lists equal."""
+    for label in dict.fromkeys(want):
+        if want.count(label) == 1 and [x for x in want if x != label] == [x for x in got if x != label]:
+            i, j = want.index(label), got.index(label)
+            now = f"after {got[j - 1]}" if j > 0 else "first"
+            belongs = f"after {want[i - 1]}" if i > 0 else f"before {want[i + 1]}"
+            return f"{label} comes {now}; it belongs {belongs}"
+    return None
+
+
 _ORDINALS = ("first", "second", "third", "fourth", "fifth")
 
 
@@ -219,7 +231,12 @@ def _flatten(items: tuple[Item, ...]) -> tuple[Item, ...]:
 def _merge_lines(blocks: list[Parallel], where: str, extra: bool) -> list[str]:
     lines = []
     for block in blocks:
-        if extra:
+        shortcuts = [branch_name(b, len(block.branches)) for b in block.branches]
+        shortcuts = [n for n in shortcuts if n.endswith("shortcut")]
+        if extra and block.merge.kind == "add" and shortcuts:
+            lines.append(f"{where}found a shortcut connection ({shortcuts[0]} added by {block.merge.label}), which "
+                         "the assignment does not have here")
+        elif extra:
             lines.append(f"{where}found parallel branches merged by {block.merge.label}, which the assignment "
                          "does not have here")
         elif block.merge.kind == "add":
@@ -277,9 +294,16 @@ def _match_branches(expected: tuple[tuple[Item, ...], ...], found: tuple[tuple[I
 
     found_list = list(found) + [None] * max(len(expected) - len(found), 0)  # type: ignore[list-item]
     best, best_score = None, -1.0
+
+    def score_of(e: tuple[Item, ...], f: tuple[Item, ...] | None) -> float:
+        if f is None:
+            return 0.0  # a branch of the same kind (a pool branch to a pool branch) pairs first
+        same_kind = branch_name(e, len(expected)) == branch_name(f, len(found))
+        return _similarity(e, f) + (0.5 if same_kind else 0.0)
+
     if len(found_list) <= 7:
         for perm in itertools.permutations(found_list, len(expected)):
-            score = sum(_similarity(e, f) if f is not None else 0.0 for e, f in zip(expected, perm, strict=True))
+            score = sum(score_of(e, f) for e, f in zip(expected, perm, strict=True))
             if score > best_score:
                 best, best_score = perm, score
     else:
@@ -295,6 +319,7 @@ def _diff_parallel(expected: Parallel, found: Parallel, where: str, lines: list[
         lines.append(f"{block}: expected {len(expected.branches)} branches, found {len(found.branches)}")
     pairs = _match_branches(expected.branches, found.branches)
     used = [f for _, f in pairs if f is not None]
+    filters: list[tuple[str, str, str, int, int]] = []  # (branch, expected, found, first line, end) per branch
     for branch, match in pairs:
         name = branch_name(branch, len(expected.branches))
         if match is None:
@@ -303,15 +328,59 @@ def _diff_parallel(expected: Parallel, found: Parallel, where: str, lines: list[
             before = len(lines)
             _diff(branch, match, f"{name}: ", lines)
             _reword(branch, match, name, lines, before)
+            changed = _filters_only(branch, match)
+            if changed:
+                filters.append((name, *changed, before, len(lines)))
+    _swapped_filters(filters, where, lines)
     for extra in found.branches:
         if extra not in used:
             lines.append(f"{block}: an extra branch {_text(extra) or '(identity)'}")
+
+
+_FILTERS = re.compile(r"(\d+) filters")
+
+
+def _filters_only(expected: tuple[Item, ...], found: tuple[Item, ...]) -> tuple[str, str] | None:
+    """The one number of filters in which two branches differ, if that is their only difference."""
+    want = [i.label for i in expected if isinstance(i, Step)]
+    got = [i.label for i in found if isinstance(i, Step)]
+    if len(want) != len(got) or len(want) != len(expected) or len(got) != len(found):
+        return None
+    differ = [(a, b) for a, b in zip(want, got, strict=True) if a != b]
+    if len(differ) != 1 or _FILTERS.sub("", differ[0][0]) != _FILTERS.sub("", differ[0][1]):
+        return None
+    a, b = (_FILTERS.search(label) for label in differ[0])
+    return (a.group(1), b.group(1)) if a and b else None
+
+
+def _swapped_filters(changes: list[tuple[str, str, str, int, int]], where: str, lines: list[str]) -> None:
+    """Two branches that each have the other's number of filters: one mistake (two arguments swapped), said once."""
+    for i, (name_a, want_a, got_a, start_a, end_a) in enumerate(changes):
+        for name_b, want_b, got_b, start_b, end_b in changes[i + 1:]:
+            if (want_a, got_a) == (got_b, want_b):
+                # no counts in the line: the same swap in blocks of other widths reads once, with its count
+                text = (f"{where}the {name_a} has the {name_b}'s number of filters and the {name_b} the {name_a}'s: "
+                        "the two are swapped (check which argument each branch uses)")
+                for start, end in sorted([(start_a, end_a), (start_b, end_b)], reverse=True):
+                    del lines[start:end]
+                lines.insert(min(start_a, start_b), text)
+                return
 
 
 def _reword(expected: tuple[Item, ...], found: tuple[Item, ...], name: str, lines: list[str], start: int) -> None:
     """Say the usual mistakes in the lecture's words."""
     want = [i.label for i in expected if isinstance(i, Step)]
     got = [i.label for i in found if isinstance(i, Step)]
+    if len(want) == len(expected) and len(got) == len(found) and want != got and sorted(want) == sorted(got):
+        # short labels (no filter counts), so that one mistake repeated in blocks of other widths reads once
+        short_want, short_got = [label.split(",")[0] for label in want], [label.split(",")[0] for label in got]
+        if short_want == short_got:  # the same kinds in the same order: a setting moved (a stride), said above
+            return
+        want, got = short_want, short_got
+        moved = _moved_layer(want, got)
+        order = f"the same layers in another order: expected {' -> '.join(want)}, found {' -> '.join(got)}"
+        lines[start:] = [f"{name}: {moved} ({order})" if moved else f"{name}: {order}"]
+        return
     reductions = [s for s in want if s.startswith("Conv2D 1x1")]
     if reductions and len(want) > len(got) and not any(s.startswith("Conv2D 1x1") for s in got):
         if name == "pool branch":

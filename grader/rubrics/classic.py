@@ -10,12 +10,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import partial
 
 from grader.analysis.graph import Graph
 from grader.analysis.macs import format_count
 from grader.registry import Context, Fail, Probe, Rubric
-from grader.rubrics.common import compare_params, expect_outputs, expect_probabilities, layers
+from grader.rubrics.common import compare_layers, compare_params, expect_outputs, expect_probabilities
 
 RUBRIC = Rubric("classic", functions=("build_lenet5", "build_alexnet", "build_vgg16"))
 _NET = ("params", "structure", "macs", "field", "outputs")
@@ -24,8 +25,10 @@ LENET = RUBRIC.probe("build_lenet5", measures=(*_NET, "probabilities"), sizes=((
 ALEXNET = RUBRIC.probe("build_alexnet", measures=_NET)
 VGG = RUBRIC.probe("build_vgg16", measures=_NET)
 # BEGIN HIDDEN
-LENET_OTHER = RUBRIC.probe("build_lenet5", num_classes=7, measures=("params", "outputs"), hidden=True)
-ALEXNET_OTHER = RUBRIC.probe("build_alexnet", num_classes=7, measures=("outputs",), hidden=True)
+LENET_OTHER = RUBRIC.probe("build_lenet5", num_classes=7, measures=("params", "outputs"), hidden=True,
+                           ignored={"num_classes": 10})
+ALEXNET_OTHER = RUBRIC.probe("build_alexnet", num_classes=7, measures=("outputs",), hidden=True,
+                             ignored={"num_classes": 1000})
 # END HIDDEN
 NETS = {"LeNet-5": (LENET, "build_lenet5()"), "AlexNet": (ALEXNET, "build_alexnet()"),
         "VGG-16": (VGG, "build_vgg16()")}
@@ -51,8 +54,73 @@ def _shape(ctx: Context, probe: Probe) -> str:
 
 
 def _params(ctx: Context, probe: Probe, name: str, call: str) -> str:
-    message = compare_params(ctx, probe, call)
+    try:
+        message = compare_params(ctx, probe, call)
+    except Fail as failed:
+        raise Fail(_with_causes(str(failed), _causes(ctx, probe, name))) from None
     return f"{message} (published: {PUBLISHED[name]:,})"
+
+
+def _layers(ctx: Context, probe: Probe, name: str, call: str) -> str:
+    try:
+        return compare_layers(ctx, probe, call)
+    except Fail as failed:
+        raise Fail(_with_causes(str(failed), _causes(ctx, probe, name))) from None
+
+
+def _input_size(graph: Graph) -> tuple[int | None, ...] | None:
+    inputs = [n.shape for n in graph.nodes if n.kind == "input" and n.shape]
+    return tuple(inputs[0][1:]) if inputs else None
+
+
+def _causes(ctx: Context, probe: Probe, name: str) -> list[str]:
+    """What in the student's network explains a difference in counts or shapes, in the lecture's words: the input
+    size, layers the paper's network does not have, dense layers missing."""
+    graph, reference = ctx.student_graph(probe), ctx.reference_graph(probe)
+    causes = []
+    found, expected = _input_size(graph), _input_size(reference)
+    if found != expected and found and expected:
+        text = "x".join(str(d) for d in found)
+        cause = f"your {name} takes {text} inputs; the paper's takes {'x'.join(str(d) for d in expected)}"
+        if name == "AlexNet" and found[:2] == (224, 224):
+            cause += (": with 224, the first convolution (11x11, stride 4) does not fit a whole number of times "
+                      "((224 - 11) / 4 + 1 = 54.25), so every later map is one smaller and the first Dense layer "
+                      "sees fewer inputs. The paper's text says 224, but its 55x55 maps need 227")
+        causes.append(cause)
+    kinds, wanted = Counter(n.kind for n in graph.nodes), Counter(n.kind for n in reference.nodes)
+    if kinds["batchnorm"] > wanted["batchnorm"] == 0:
+        causes.append(f"your {name} has {kinds['batchnorm']} BatchNormalization layers; the paper's has none "
+                      "(batch normalization came later, in 2015), and each adds 4 weights per channel")
+    for kind, word in (("dense", "Dense"), ("conv", "Conv2D")):
+        if kinds[kind] != wanted[kind]:
+            fewer = wanted[kind] - kinds[kind]
+            causes.append(f"your {name} has {abs(fewer)} {word} layer{'s' if abs(fewer) > 1 else ''} "
+                          f"{'fewer' if fewer > 0 else 'more'} than the paper's {wanted[kind]}")
+    return causes
+
+
+def _kind_word(line: str) -> str | None:
+    """The layer named by a count line of the general diagnosis ("found 5 X layers, expected 0"), if it is one."""
+    if line.startswith("  - found ") and " layers, expected " in line:
+        return line.removeprefix("  - found ").split(" ", 1)[1].split(" layers")[0]
+    return None
+
+
+def _with_causes(message: str, causes: list[str]) -> str:
+    """`message` with `causes` among its likely causes (after those it already gives)."""
+    if not causes:
+        return message
+    items = "\n".join(f"  - {c}" for c in causes)
+    if "\nLikely cause:\n" not in message:
+        return f"{message}\nLikely cause:\n{items}"
+    head, tail = message.split("\nLikely cause:\n", 1)
+    listed, rest = [], tail.splitlines()
+    while rest and rest[0].startswith("  - "):
+        listed.append(rest.pop(0))
+    # a count the general diagnosis gives ("found 5 BatchNormalization layers, expected 0") that a cause here says
+    # in the lecture's words is said once
+    listed = [line for line in listed if not any(_kind_word(line) and _kind_word(line) in c for c in causes)]
+    return "\n".join([head, "Likely cause:", *listed, items, *rest])
 
 
 def _counts(ctx: Context, probe: Probe, name: str) -> str:
@@ -67,8 +135,8 @@ def _counts(ctx: Context, probe: Probe, name: str) -> str:
 def _stages(ctx: Context, probe: Probe, name: str) -> str:
     found, expected = _stage_shapes(ctx.student_graph(probe)), _stage_shapes(ctx.reference_graph(probe))
     if found != expected:
-        raise Fail(f"{name}'s feature maps after each pooling layer: expected {_shapes(expected)}, "
-                   f"found {_shapes(found)}")
+        raise Fail(_with_causes(f"{name}'s feature maps after each pooling layer: expected {_shapes(expected)}, "
+                                f"found {_shapes(found)}", _causes(ctx, probe, name)))
     return f"after each pooling layer: {_shapes(found)}"
 
 
@@ -77,8 +145,8 @@ def _macs(ctx: Context, probe: Probe, name: str) -> str:
     if "error" in found:
         raise Fail(f"{name}: multiply-accumulates could not be counted: {found['error']}")
     if found["total"] != expected["total"]:
-        raise Fail(f"{name} should cost {format_count(expected['total'])} multiply-accumulates per image; "
-                   f"yours costs {format_count(found['total'])}")
+        raise Fail(_with_causes(f"{name} should cost {format_count(expected['total'])} multiply-accumulates per "
+                                f"image; yours costs {format_count(found['total'])}", _causes(ctx, probe, name)))
     return f"{name}: {format_count(found['total'])} ({found['total']:,}) multiply-accumulates per image"
 
 
@@ -89,7 +157,8 @@ for _name, (_probe, _call) in NETS.items():
                  judge=partial(_params, probe=_probe, name=_name, call=_call))
     RUBRIC.check("structure", f"{_name}: the number of convolutions and dense layers", points=1,
                  judge=partial(_counts, probe=_probe, name=_name))
-    RUBRIC.check("structure", f"{_name}: the layers of the paper, in order", points=2, judge=layers(_probe, _call))
+    RUBRIC.check("structure", f"{_name}: the layers of the paper, in order", points=2,
+                 judge=partial(_layers, probe=_probe, name=_name, call=_call))
     RUBRIC.check("shape", f"{_name}: the shape after each pooling layer", points=1,
                  judge=partial(_stages, probe=_probe, name=_name))
     RUBRIC.check("macs", f"{_name}: multiply-accumulates", points=1, judge=partial(_macs, probe=_probe, name=_name))

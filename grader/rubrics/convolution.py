@@ -98,6 +98,15 @@ def _field(chain, strides: bool = True, dilations: bool = True) -> int:
     return field
 
 
+def _field_stride_first(chain) -> int:
+    field, jump = 1, 1
+    for layer in chain:
+        kernel, stride, dilation = (*layer, 1)[:3]
+        jump *= stride
+        field += (kernel - 1) * dilation * jump
+    return field
+
+
 def _valid(n, k, s=1, padding="valid", d=1, ceil=False, plus_one=True, dilation=True) -> int:
     span = _span(k, d if dilation else 1)
     if padding == "same":
@@ -148,6 +157,13 @@ MISTAKES: dict[str, list[tuple[str, object]]] = {
          _PARAMS(lambda c, f, k, b: _weights(c, f, k) + f)),
         ("you leave out the input channels: each filter spans all of them, kh x kw x in_channels weights",
          _PARAMS(lambda c, f, k, b: _weights(1, f, k) + (f if b else 0))),
+        # on an int kernel these agree with the right count: the calls with a (kh, kw) pair tell them apart
+        ("you use one side of the kernel twice: a (kh, kw) kernel has kh x kw weights per input channel, not kh x kh",
+         _PARAMS(lambda c, f, k, b: _weights(c, f, _pair(k)[0]) + (f if b else 0))),
+        ("you use one side of the kernel twice: a (kh, kw) kernel has kh x kw weights per input channel, not kw x kw",
+         _PARAMS(lambda c, f, k, b: _weights(c, f, _pair(k)[1]) + (f if b else 0))),
+        ("you use only one side of the kernel: a (kh, kw) kernel has kh x kw weights per input channel",
+         _PARAMS(lambda c, f, k, b: _pair(k)[0] * c * f + (f if b else 0))),
     ],
     "conv_output_size": [
         ("you ignore the stride: each step skips stride - 1 positions, so divide by the stride",
@@ -170,6 +186,12 @@ MISTAKES: dict[str, list[tuple[str, object]]] = {
          lambda chain: _field(chain, dilations=False)),
         ("you add the kernel sizes: each layer adds k - 1 to the field (one pixel is shared), not k",
          lambda chain: sum((*layer, 1)[0] for layer in chain)),
+        ("you run the recurrence in the wrong direction: r = s x r + (k - s) goes from the output back to the input, "
+         "so start at the last layer; from the first layer forwards, add (k - 1) x jump instead",
+         lambda chain: _field(list(reversed(chain)))),
+        ("you multiply the jump by a layer's stride before adding its kernel: a layer's own stride spaces the units "
+         "of the layers after it, so add (k - 1) x jump first, then update the jump",
+         lambda chain: _field_stride_first(chain)),
     ],
 }
 
@@ -200,8 +222,10 @@ def _compare_values(ctx: Context, probes: list[Probe]) -> str:
         more = f"\n  ... and {len(wrong) - 3} more" if len(wrong) > 3 else ""
         mistake = likely_mistake(ctx, probes[0].function)
         cause = f"\nLikely cause: {mistake}." if mistake else ""
+        public = f"{probes[0].function} gave other values on other arguments. Likely cause: {mistake}." if mistake \
+            else None  # the formula found on every call, and no argument or value of the hidden calls
         raise Fail(f"{len(wrong)} of {len(probes)} calls gave another value:\n  " + "\n  ".join(wrong[:3]) + more
-                   + cause)
+                   + cause, public=public)
     shown = "; ".join(f"{p.call_text()} = {quote(ctx.value(p))}" for p in probes[:2])
     return f"{len(probes)} calls, all as expected ({shown}{'; ...' if len(probes) > 2 else ''})"
 

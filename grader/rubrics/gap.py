@@ -38,7 +38,8 @@ HEAD_ANY_SIZE = RUBRIC.probe("gap_head", block_input=(None, None, 16), num_class
                              sizes=((7, 7), (8, 8), (16, 16), (5, 9)))
 # BEGIN HIDDEN
 HEAD_HIDDEN = RUBRIC.probe("gap_head", block_input=(None, None, 32), num_classes=7, kernel_size=7,
-                           measures=("params", "shapes"), sizes=((6, 6), (11, 4)), hidden=True)
+                           measures=("params", "shapes"), sizes=((6, 6), (11, 4)), hidden=True,
+                           ignored={"kernel_size": 5, "num_classes": 10})
 # END HIDDEN
 LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, sizes=_SIZES,
                      measures=("params", "structure", "field", "shapes", "probabilities", "invariance"))
@@ -55,7 +56,7 @@ TRAIN = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, measures=("c
                      training={"batch_size": 32}, margins=MARGINS)
 # BEGIN HIDDEN
 LENET_RGB = RUBRIC.probe("build_lenet_gap", num_classes=5, channels=3, sizes=((28, 28), (48, 36)),
-                         measures=("params", "shapes"), hidden=True)
+                         measures=("params", "shapes"), hidden=True, ignored={"num_classes": 10, "channels": 1})
 # END HIDDEN
 
 

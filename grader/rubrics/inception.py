@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import re
+
 from grader.analysis.graph import Graph
 from grader.analysis.macs import format_count
 from grader.analysis.structure import Parallel, decompose
@@ -25,10 +27,35 @@ from grader.rubrics.common import (
     probabilities,
 )
 
+_SHAPE = re.compile(r"\(None, (\d+), (\d+), (\d+)\)")
+
+
+def _pool_stride(error: str) -> str | None:
+    """Keras's error when one branch of a block is smaller than the others: the strided pool, said so."""
+    shapes = [tuple(int(d) for d in m) for m in _SHAPE.findall(error.split("Received:", 1)[-1])]
+    sizes = {(h, w) for h, w, _ in shapes}
+    if len(shapes) < 2 or len(sizes) != 2:
+        return None
+    odd = [s for s in shapes if sum((t[0], t[1]) == (s[0], s[1]) for t in shapes) == 1]
+    if len(odd) != 1:
+        return None
+    (h, w, _), (full_h, full_w) = odd[0], next(size for size in sizes if size != odd[0][:2])
+    stride = -(-full_h // h) if h else 0
+    if stride < 2:
+        return None
+    said = f"one branch is {h}x{w} where the others are {full_h}x{full_w}: it has a stride of {stride}. "
+    if stride == 3:  # the 3x3 pool's default: strides=None means strides=pool_size
+        return said + ("MaxPooling2D's strides default to its pool size, so MaxPooling2D(3) moves 3 pixels at a "
+                       "time and shrinks the map; the pool branch of an inception block keeps the size: "
+                       "MaxPooling2D(3, strides=1, padding='same').")
+    return said + "Every branch of an inception block keeps the input's size: stride 1 and padding='same'."
+
+
 RUBRIC = Rubric(
     "inception",
     functions=("naive_inception_block", "inception_block", "auxiliary_classifier", "build_googlenet"),
     hints=(
+        ("requires inputs with matching shapes except for the concatenation axis", lambda e: _pool_stride(e)),
         ("requires inputs with matching shapes except for the concatenation axis",
          "the branches do not have the same height and width, or are joined on the wrong axis: every branch must "
          "keep the input's size (padding='same', stride 1, including the 3x3 max pool) and the branches are "
@@ -80,9 +107,17 @@ def block_returns_tensor(ctx: Context) -> str:
     ctx.student(B3A, "outputs")
     return "inception_block returned a Keras tensor"
 
-RUBRIC.check("api", "build_googlenet(aux_classifiers=True) has outputs [main, aux1, aux2]", points=1,
-             judge=outputs(NET, [[None, 1000]] * 3, "with aux_classifiers=True the model's outputs are [main, "
-                   "aux after 4a, aux after 4d]"))
+@RUBRIC.check("api", "build_googlenet(aux_classifiers=True) has outputs [main, aux1, aux2]", points=1)
+def aux_outputs(ctx: Context) -> str:
+    shapes = expect_outputs(ctx, NET, [[None, 1000]] * 3, "with aux_classifiers=True the model's outputs are "
+                            "[main, aux after 4a, aux after 4d]")
+    found, expected = _output_roles(ctx.student_graph(NET)), _output_roles(ctx.reference_graph(NET))
+    aux = [r for r in found if r != "main"]  # which blocks they follow is another check's: here only the order
+    if [r == "main" for r in found] != [r == "main" for r in expected] or aux != sorted(aux, key=_depth):
+        raise Fail(f"build_googlenet()'s outputs come in the order [{', '.join(found)}]; the contract's order is "
+                   f"[{', '.join(expected)}]. Keras matches losses, loss weights and labels to the outputs by their "
+                   "order, so list the main classifier first: keras.Model(inputs, [main, aux1, aux2]).")
+    return shapes + ", in the order [" + ", ".join(found) + "]"
 
 @RUBRIC.check("api", "build_googlenet(aux_classifiers=False): one output, the main network unchanged", points=1)
 def without_aux(ctx: Context) -> str:
@@ -163,12 +198,16 @@ RUBRIC.check("structure", "build_googlenet has the layers of Table 1 (dropout ra
 _BLOCK_NAMES = ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b")
 
 
-def _aux_positions(graph: Graph) -> list[str]:
-    """After which inception block (a concatenation, in order) each output but the main one branches off."""
+def _output_roles(graph: Graph) -> list[str]:
+    """What each output of the model is, in the model's order: "main", or "aux after <block>" for a head that
+    branches off after that inception block (the nearest concatenation above it)."""
     blocks = {node.index: _BLOCK_NAMES[i] if i < len(_BLOCK_NAMES) else f"block {i + 1}"
               for i, node in enumerate(graph.of_kind("concat"))}
-    found = []
-    for output in graph.outputs[1:]:
+    main, roles = graph.main_output(), []
+    for output in graph.outputs:
+        if output == main:
+            roles.append("main")
+            continue
         queue, seen, block = [output], {output}, "no inception block"
         while queue:  # breadth first: the nearest block above the head
             index = queue.pop(0)
@@ -179,8 +218,18 @@ def _aux_positions(graph: Graph) -> list[str]:
                 if producer not in seen:
                     seen.add(producer)
                     queue.append(producer)
-        found.append(block)
-    return found
+        roles.append(f"aux after {block}")
+    return roles
+
+
+def _depth(role: str) -> int:
+    block = role.removeprefix("aux after ")
+    return _BLOCK_NAMES.index(block) if block in _BLOCK_NAMES else len(_BLOCK_NAMES)
+
+
+def _aux_positions(graph: Graph) -> list[str]:
+    """After which inception blocks the auxiliary heads branch off, from the earliest (any order of outputs)."""
+    return sorted((r.removeprefix("aux after ") for r in _output_roles(graph) if r != "main"), key=_depth)
 
 
 @RUBRIC.check("structure", "the auxiliary classifiers branch off after inception 4a and 4d", points=1)
@@ -188,8 +237,7 @@ def aux_positions(ctx: Context) -> str:
     found, expected = _aux_positions(ctx.student_graph(NET)), _aux_positions(ctx.reference_graph(NET))
     if found != expected:
         raise Fail(f"build_googlenet's auxiliary classifiers should branch off after inception "
-                   f"{' and '.join(expected)} (the outputs are [main, aux after {expected[0]}, aux after "
-                   f"{expected[-1]}]); yours branch off after {' and '.join(found) or 'no block'}")
+                   f"{' and '.join(expected)}; yours branch off after {' and '.join(found) or 'no block'}")
     return f"auxiliary classifiers after inception {' and '.join(found)}"
 
 

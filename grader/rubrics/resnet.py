@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from grader.analysis.macs import format_count
 from grader.analysis.structure import Parallel, branch_name, decompose
@@ -101,10 +102,23 @@ def builder_returns_model(ctx: Context) -> str:
     return "build_resnet returned a keras.Model"
 
 
+def _plain_layers(ctx: Context, probe: Probe, what: str) -> str:
+    """The plain network's structure; a shortcut left in it is said in the paper's terms."""
+    try:
+        return compare_layers(ctx, probe, what)
+    except Fail as failed:
+        message = str(failed)
+        if "found a shortcut connection" in message:
+            message += ("\nThe plain network is the paper's baseline without any shortcut: no identity shortcuts and "
+                        "no projection shortcuts either, also where a stage changes the size; its blocks are just the "
+                        "two 3x3 convolutions, one after the other.")
+        raise Fail(message) from None
+
+
 # The contract defines build_plain for depths 18 and 34 and says nothing of others, so no check asks what another
 # depth does (which error, if any): the point is on depth 18, which it does define.
 RUBRIC.check("structure", "build_plain(18) is ResNet-18 without its shortcuts", points=1,
-             judge=layers(PLAIN_18, "build_plain(18)"))
+             judge=partial(_plain_layers, probe=PLAIN_18, what="build_plain(18)"))
 
 
 RUBRIC.check("shape", "residual_block keeps the shape at stride 1", points=1,
@@ -145,7 +159,7 @@ RUBRIC.check("params", "build_plain(34)", points=1, judge=params(PLAIN, "build_p
 RUBRIC.check("structure", "build_resnet(18): the stem, four stages of basic blocks and the head of the paper",
              points=1, judge=layers(NETS[18], "build_resnet(18)"))
 RUBRIC.check("structure", "build_plain(34) is ResNet-34 without its shortcuts", points=1,
-             judge=layers(PLAIN, "build_plain(34)"))
+             judge=partial(_plain_layers, probe=PLAIN, what="build_plain(34)"))
 
 
 @RUBRIC.check("structure", "residual_block has the layers and the shortcut of the paper", points=2)
