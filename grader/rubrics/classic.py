@@ -41,6 +41,12 @@ RUBRIC.mutant("VGG-16 with two convolutions in its last stage", "(512, 3), (512,
 RUBRIC.equivalent("VGG-16's pools with padding='same'", "model.add(layers.MaxPooling2D(2))",
                   'model.add(layers.MaxPooling2D(2, padding="same"))')
 RUBRIC.mutant("LeNet-5 with ReLU", 'layers.Conv2D(6, 5, activation="tanh")', 'layers.Conv2D(6, 5, activation="relu")')
+# What the contract leaves open: any choice keeps full marks.
+RUBRIC.equivalent("AlexNet's input given as input_shape= on its first layer",
+                  'keras.Input(shape=(227, 227, 3)),\n        layers.Conv2D(96, 11, strides=4, activation="relu"),',
+                  'layers.Conv2D(96, 11, strides=4, activation="relu", input_shape=(227, 227, 3)),')
+RUBRIC.equivalent("VGG-16 with He-normal initialisers", 'layers.Conv2D(filters, 3, padding="same", activation="relu")',
+                  'layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer="he_normal")')
 # END HIDDEN
 
 

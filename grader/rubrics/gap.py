@@ -51,6 +51,9 @@ RUBRIC.mutant("3x3 class convolution", 'layers.Conv2D(num_classes, kernel_size, 
 RUBRIC.mutant("no softmax", "return layers.Softmax()(scores)", "return scores")
 RUBRIC.equivalent("softmax as an Activation layer", "return layers.Softmax()(scores)",
                   'return layers.Activation("softmax")(scores)')
+RUBRIC.equivalent("a He-normal initialiser on the class convolution (the contract sets none)",
+                  'layers.Conv2D(num_classes, kernel_size, padding="same")(features)',
+                  'layers.Conv2D(num_classes, kernel_size, padding="same", kernel_initializer="he_normal")(features)')
 # END HIDDEN
 TRAIN = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, measures=("convergence",), dataset="mnist",
                      training={"batch_size": 32}, margins=MARGINS)

@@ -74,6 +74,14 @@ RUBRIC.mutant("identity shortcuts in the plain network (same parameters)",
               "            x = layers.Add()([x, y]) if x.shape == y.shape else y\n")
 RUBRIC.equivalent("1x1 convolutions with padding='valid'", 'strides=stride, padding="same", use_bias=False)(x)',
                   'strides=stride, padding="valid" if kernel_size == 1 else "same", use_bias=False)(x)')
+# What the contract leaves open (tests/test_rubrics.py has the hand-written spellings): any choice keeps full marks.
+RUBRIC.equivalent("BatchNormalization with PyTorch's momentum and epsilon", "x = layers.BatchNormalization()(x)",
+                  "x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)")
+RUBRIC.equivalent("He-normal initialisers", 'padding="same", use_bias=False)(x)',
+                  'padding="same", use_bias=False, kernel_initializer="he_normal")(x)')
+RUBRIC.equivalent("build_plain refuses another depth with an AssertionError",
+                  'raise ValueError(f"build_plain: depth must be 18 or 34',
+                  'raise AssertionError(f"build_plain: depth must be 18 or 34')
 # END HIDDEN
 # How far above the reference's last-epoch training loss a student may land, per profile. Measured (`make
 # calibrate`, benchmarks/results/convergence-quick-2cpu.json): quick reference 0.018-0.087 under ten seeds, the
