@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader import sandbox, timing
+from grader import causes, sandbox, timing
 from grader.errors import LoadError, UsageError
 from grader.reference import artifact_path, reference_measurements
 from grader.registry import Context, Fail, Rubric
@@ -121,16 +121,16 @@ def _assignments_of(path: Path, requested: list[str] | None) -> list[str]:
 def _judged(rubric: Rubric, source: StudentSource, run: ProbeRun, reference: dict[str, Any], profile: str
             ) -> AssignmentResult:
     start = time.monotonic()
-    checks = [_load_check(rubric, run.problem)]
     context = Context(rubric, run.outcomes, reference)
-    checks += [_judge(rubric, spec, context) for spec in rubric.checks]
+    judged = [(_load_check(rubric, run.problem), [])] + [_judge(rubric, spec, context) for spec in rubric.checks]
+    checks = [check for check, _ in judged]
     notes = tuple(dict.fromkeys(o.note for o in run.outcomes.values() if o.note))
     if any("convergence" in p.measures for p in rubric.probes.values()):
         from grader.convergence import training_device
 
         notes += (f"training: profile {profile} on {training_device()}",)
     return AssignmentResult(rubric.name, source.path.name, tuple(checks), run.seconds + time.monotonic() - start,
-                            notes, run.peak_mb)
+                            notes, run.peak_mb, causes.gather(rubric.name, judged))
 
 
 def _load_check(rubric: Rubric, problem: str | None) -> CheckResult:
@@ -138,7 +138,8 @@ def _load_check(rubric: Rubric, problem: str | None) -> CheckResult:
                        problem is None, problem or "")
 
 
-def _judge(rubric: Rubric, spec, context: Context) -> CheckResult:
+def _judge(rubric: Rubric, spec, context: Context) -> tuple[CheckResult, list[causes.Reason]]:
+    """One check's result, and what explains it if it failed (`grader.causes`)."""
     context.attached, context.read = {}, []
     public = None
     try:
@@ -150,11 +151,13 @@ def _judge(rubric: Rubric, spec, context: Context) -> CheckResult:
     if not passed and not spec.hidden:
         context.failed.append((f"{spec.category}: {spec.description}", message.splitlines()[0] if message else ""))
     message = _within(message, MESSAGE_BUDGET)
+    said = message
     if spec.hidden:  # only what says nothing of the hidden calls' arguments and values
-        cause = (public or context.hidden_cause()) if not passed else ""
-        message = "hidden check: " + ("passed" if passed else "failed") + (f". {cause}" if cause else "")
+        said = (public or context.hidden_cause()) if not passed else ""
+        message = "hidden check: " + ("passed" if passed else "failed") + (f". {said}" if said else "")
+    reasons = [] if passed else causes.explain(context, spec.category, spec.description, spec.hidden, said)
     return CheckResult(rubric.name, spec.category, spec.description, spec.points if passed else 0,
-                       spec.points, passed, message, spec.hidden, dict(context.attached) or None)
+                       spec.points, passed, message, spec.hidden, dict(context.attached) or None), reasons
 
 
 MESSAGE_BUDGET = 6000  # characters of one check's message; the longest honest one is about 2,500
@@ -183,4 +186,5 @@ def _unloaded(rubric: Rubric, reason: str, file: Path | None, elapsed: float) ->
     checks += [CheckResult(rubric.name, s.category, s.description, 0, s.points, False,
                            "not graded: the file could not be loaded (see the load check)", s.hidden)
                for s in rubric.checks]
-    return AssignmentResult(rubric.name, file.name if file else None, tuple(checks), elapsed)
+    return AssignmentResult(rubric.name, file.name if file else None, tuple(checks), elapsed,
+                            causes=causes.gather(rubric.name, [(c, []) for c in checks]))

@@ -65,6 +65,10 @@ class RebuildError(Exception):
     """The configuration cannot be rebuilt safely; the message is for the student."""
 
 
+class TooLarge(RebuildError):
+    """The model asks for more parameters than the grader rebuilds: its size is the mistake to look for."""
+
+
 def foreign_classes(config: Any) -> list[str]:
     """Classes in a serialized configuration that are not Keras's own (custom layers, `Lambda`)."""
     found: list[str] = []
@@ -136,7 +140,7 @@ def _at_most(max_params: int | None) -> Iterator[None]:
         nonlocal total
         total += math.prod(int(d) for d in (shape or ()))
         if total > max_params:
-            raise RebuildError(f"the model has more than {total:,} parameters, far more than the assignment's networks "
+            raise TooLarge(f"the model has more than {total:,} parameters, far more than the assignment's networks "
                                f"(at most {max_params:,} are rebuilt); check the layer sizes")
         return original(layer, shape, *args, **kwargs)
 

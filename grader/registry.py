@@ -229,6 +229,7 @@ class Outcome:
     measured: dict[str, Any] | None = None
     error: str | None = None
     note: str | None = None  # how it was measured, when not the usual way
+    too_large: bool = False  # the error is the grader's refusal to rebuild a model that large
 
 
 _VALUE_MEASURES = frozenset({"probabilities", "invariance", "equivariance", "gradients", "convergence"})
@@ -287,6 +288,7 @@ class Context:
         self.attached: dict[str, Any] = {}
         self.read: list[Probe] = []  # the probes the current check read, in order (`hidden_cause`)
         self.failed: list[tuple[str, str]] = []  # ("category: description", first line) of visible checks failed
+        self.differences: dict[str, list[Any]] = {}  # probe id: its structural differences (`grader.causes`)
 
     def attach(self, **data: Any) -> None:
         """Data for the renderers beside the message (e.g. training curves for a plot)."""

@@ -29,6 +29,21 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class Cause:
+    """One mistake and the failed checks it explains (`grader.causes`): what the summary's "What to fix" lists."""
+
+    assignment: str
+    source: str  # what found it: "structure", "error", "value", "call", "check", "hidden" or "load" (`grader.causes`)
+    text: str  # the cause in words: a structural difference, or the message of the first check it explains
+    functions: tuple[str, ...]  # the student's functions where it was found
+    checks: tuple[str, ...]  # the visible checks it explains ("category: description")
+    hidden: int  # how many hidden checks it explains
+    points: float  # the points those checks lost
+    categories: tuple[str, ...]  # what it changes, in the order of the checks
+    kinds: tuple[str, ...] = ()  # the layer kinds a structural difference is about
+
+
+@dataclass(frozen=True)
 class AssignmentResult:
     """All checks of one assignment of one submission."""
 
@@ -38,6 +53,7 @@ class AssignmentResult:
     execution_time: float
     notes: tuple[str, ...] = ()
     peak_memory_mb: float | None = None  # of the child process while it ran this assignment
+    causes: tuple[Cause, ...] = ()  # each distinct mistake once, with the checks it explains
 
     @property
     def score(self) -> float:

@@ -226,6 +226,7 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, t
     from grader.measure import (
         VALUE_MEASURES,
         RebuildError,
+        TooLarge,
         foreign_classes,
         measure,
         rebuild,
@@ -255,7 +256,7 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, t
             model = rebuild(message.model, max_params=max_params, allocate=not unread)
             measured = measure(model, probe.sizes, probe.measures)
         except RebuildError as exc:
-            return Outcome(returned=message.returned, error=str(exc))
+            return Outcome(returned=message.returned, error=str(exc), too_large=isinstance(exc, TooLarge))
         shape = None
         if training:  # what the training runs are keyed by, with the layers
             from grader.analysis.graph import trace

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grader import causes
 from grader.reports import gradescope, summary
 from grader.results import AssignmentResult, CheckResult, SubmissionResult
 
@@ -17,12 +18,16 @@ def _result(hidden: bool = True) -> SubmissionResult:
     checks = (
         CheckResult("gap", "load", "the file runs", 0, 0, True, ""),
         CheckResult("gap", "params", "gap_head | 10 classes", 0, 2, False, "expected 4,010, found 1,450.\nLayers: ..."),
-        CheckResult("gap", "layers", "gap_head structure", 0, 2, False, "expected 4,010, found 1,450.\nother"),
-        CheckResult("gap", "training", "LeNet-GAP learns", 0, 3, False, "reached 50% <b>slowly</b>", data={
+        CheckResult("gap", "structure", "gap_head structure", 0, 2, False, "expected 4,010, found 1,450.\nother"),
+        CheckResult("gap", "convergence", "LeNet-GAP learns", 0, 3, False, "reached 50% <b>slowly</b>", data={
             "curves": CURVES}),
         CheckResult("gap", "params", "secret", 1, 1, True, "hidden check: passed", hidden=hidden),
     )
-    return SubmissionResult("alice", (AssignmentResult("gap", "gap.ipynb", checks, 3.0),), 3.0,
+    kernel = causes.Reason(("structure", "conv: -5x5 +3x3"), "expected Conv2D 5x5, found Conv2D 3x3", ("gap_head",),
+                           frozenset({"conv"}))
+    slow = causes.Reason(("call", "train"), "reached 50% <b>slowly</b>", ("build_lenet_gap",))
+    found = causes.gather("gap", list(zip(checks, [[], [kernel], [kernel], [slow], []], strict=True)))
+    return SubmissionResult("alice", (AssignmentResult("gap", "gap.ipynb", checks, 3.0, causes=found),), 3.0,
                             {"missing": ["resnet"]})
 
 
@@ -30,14 +35,48 @@ def test_the_summary_gives_scores_causes_curves_and_what_the_total_includes() ->
     text = summary.markdown(_result())
     assert text.startswith("**Score: 1 / 8** (12%)")
     assert "| gap | gap.ipynb | 1 / 8 | 3 |" in text
-    assert "gap\\_head \\| 10 classes (0/2): expected 4,010, found 1,450." in text  # one line, pipes escaped
+    fix = text.split("### What to fix\n\n")[1].split("\n\n")[0].splitlines()
+    assert len(fix) == 2 and all(line.startswith("- **gap** ") for line in fix)  # one item per cause
+    assert fix[0].startswith("- **gap** In gap\\_head: expected Conv2D 5x5, found Conv2D 3x3. This one mistake "
+                             "changes the parameter count and the layers.")  # two checks, one cause, said once
+    assert "*Fixing it is worth up to 4 points: 2 checks (params: gap\\_head \\| 10 classes; structure: " \
+           "gap\\_head structure).*" in fix[0]  # pipes escaped
     assert "Layers: ..." not in text
-    assert "(0/2): the same cause as *gap / params: gap\\_head \\| 10 classes*" in text  # one cause, said once
     assert "&lt;b&gt;slowly&lt;/b&gt;" in text and "<b>" not in text
     assert "| yours | 30.0% | 50.0% |  | 1.234 |" in text and "| reference | 60.0% | 80.0% | 90.0% | 0.400 |" in text
     assert "1 hidden check(s) worth 1 points are graded now and counted in the total above" in text
     assert "Not started (no file, or the stub untouched), so not scored here: resnet." in text
     assert "No hidden checks" in summary.markdown(_result(hidden=False))
+
+
+def _check(name: str, points: float = 1, hidden: bool = False) -> CheckResult:
+    return CheckResult("gap", name.split(":")[0], name.split(": ")[1], 0, points, False, f"{name} failed", hidden)
+
+
+def test_a_cause_explains_every_check_it_failed_once_and_hidden_checks_join_visible_causes() -> None:
+    kernel = causes.Reason(("structure", "k"), "kernel 3x3", ("gap_head",), frozenset({"conv"}))
+    softmax = causes.Reason(("structure", "s"), "no softmax", ("gap_head",), frozenset({"softmax"}))
+    hidden_kernel = causes.Reason(("structure", "k"), "gap_head gave another result", ("gap_head",), visible=False)
+    ignored = causes.Reason(("structure", "n"), "gap_head seems to ignore num_classes", ("gap_head",), visible=False)
+    judged = [(_check("params: a"), [kernel]), (_check("structure: b", 2), [kernel, softmax]),
+              (_check("values: c", 2), [softmax]), (_check("params: d", hidden=True), [hidden_kernel]),
+              (_check("shape: e", hidden=True), [ignored])]
+    found = causes.gather("gap", judged)
+    assert [(c.text, c.checks, c.hidden, c.points) for c in found] == [
+        ("kernel 3x3", ("params: a", "structure: b"), 1, 4),  # the hidden check joins the visible cause
+        ("no softmax", ("structure: b", "values: c"), 0, 4),  # a check two mistakes fail is under both
+        ("gap_head seems to ignore num_classes", (), 1, 1)]  # no visible check failed of it: its own words
+    assert found[2].source == "hidden"
+
+
+def test_a_difference_that_fails_nothing_another_does_not_is_part_of_its_item() -> None:
+    conv = causes.Reason(("structure", "conv"), "expected Conv2D 5x5, found nothing", ("gap_head",),
+                         frozenset({"conv"}))
+    dense = causes.Reason(("structure", "dense"), "found Dense 10", ("gap_head",), frozenset({"dense"}))
+    found = causes.gather("gap", [(_check("params: a"), [conv, dense]), (_check("structure: b"), [conv, dense]),
+                                  (_check("receptive_field: c"), [conv])])
+    assert len(found) == 1 and found[0].text == "expected Conv2D 5x5, found nothing; found Dense 10"
+    assert found[0].checks == ("params: a", "structure: b", "receptive_field: c")
 
 
 def test_gradescope_shows_the_summary_as_markdown() -> None:

@@ -154,14 +154,47 @@ def branch_name(branch: tuple[Item, ...], siblings: int) -> str:
     return "branch " + " -> ".join(s.label for s in steps)
 
 
-def structure_diff(expected: tuple[Item, ...], found: tuple[Item, ...], limit: int = 8) -> list[str]:
+class Difference(str):
+    """One readable line of a structural diff, and the kinds of the layers it is about (`kinds`), so that a
+    failed check can tell, from the layers and not from the words, which differences explain it
+    (`grader.causes`)."""
+
+    kinds: frozenset[str]
+    key: str  # the same for the same mistake wherever it is: in blocks of other widths, after other layers
+
+    def __new__(cls, text: str, kinds: frozenset[str] | set[str] = frozenset(), key: str | None = None
+                ) -> Difference:
+        line = super().__new__(cls, text)
+        line.kinds = frozenset(kinds)
+        line.key = key if key is not None else _FILTERS.sub("N filters", text)
+        return line
+
+
+def _kinds(items: tuple[Item, ...] | list[Item]) -> set[str]:
+    """Every layer kind in `items`, the merges and the layers of their branches included."""
+    found: set[str] = set()
+    for item in items:
+        if isinstance(item, Step):
+            found.add(item.kind)
+        else:
+            found.add(item.merge.kind)
+            for branch in item.branches:
+                found |= _kinds(branch)
+    return found
+
+
+def _kinds_of(lines: list[str]) -> set[str]:
+    return set().union(*(getattr(line, "kinds", frozenset()) for line in lines))
+
+
+def structure_diff(expected: tuple[Item, ...], found: tuple[Item, ...], limit: int = 8) -> list[Difference]:
     """Readable differences between two decompositions: the reference's and the student's."""
     lines: list[str] = []
     _diff(expected, found, "", lines)
     lines = _relu_before_add(lines)
     if len(lines) > limit:
-        lines = lines[:limit] + [f"... and {len(lines) - limit} more differences"]
-    return lines
+        lines = lines[:limit] + [Difference(f"... and {len(lines) - limit} more differences")]
+    return [line if isinstance(line, Difference) else Difference(line) for line in lines]
 
 
 def _relu_before_add(lines: list[str]) -> list[str]:
@@ -172,11 +205,42 @@ def _relu_before_add(lines: list[str]) -> list[str]:
         return lines
     rest = [line for line in lines if line not in missing[:1] + extra[:1]]
     prefix = missing[0][: missing[0].index("after the Add")]
-    return [f"{prefix}after the addition: expected ReLU, found none; ReLU comes before the addition", *rest]
+    return [Difference(f"{prefix}after the addition: expected ReLU, found none; ReLU comes before the addition",
+                       {"add", "relu"}), *rest]
 
 
 def _text(items: tuple[Item, ...] | list[Item]) -> str:
-    return ", ".join(i.label if isinstance(i, Step) else f"a block merged by {i.merge.label}" for i in items)
+    """Items in words; a run of the same few items repeated reads once, with its count."""
+    labels = [i.label if isinstance(i, Step) else f"a block merged by {i.merge.label}" for i in items]
+    for period in (1, 2, 3):
+        times = len(labels) // period
+        if times >= 3 and len(labels) % period == 0 and labels == labels[:period] * times:
+            return f"{times} times {', '.join(labels[:period])}"
+    return ", ".join(labels)
+
+
+def _change_key(a: Step, b: Step) -> str:
+    """What changed between two layers of one kind, wherever they are and whatever their widths: the parts of their
+    labels (`canonical.label`) that differ, filter counts left out ("Conv2D 3x3, 64 filters, 'same', no bias" to
+    "..., 'same'" is "conv: -no bias")."""
+    want, got = (set(_FILTERS.sub("", label).split(", ")) - {""} for label in (a.label, b.label))
+    return f"{a.kind}: -{'|'.join(sorted(want - got))} +{'|'.join(sorted(got - want))}"
+
+
+def _shortcut_kinds(items: tuple[Item, ...]) -> set[str]:
+    """The layer kinds of the blocks with an identity shortcut among `items`."""
+    return _kinds([i for i in items if isinstance(i, Parallel) and len(i.branches) == 2 and () in i.branches])
+
+
+def _unshortcut(items: tuple[Item, ...]) -> tuple[Item, ...]:
+    """Each block with an identity shortcut replaced by its other branch: what is left when the shortcut is gone."""
+    out: list[Item] = []
+    for item in items:
+        if isinstance(item, Parallel) and len(item.branches) == 2 and () in item.branches:
+            out.extend(next(b for b in item.branches if b))
+        else:
+            out.append(item)
+    return tuple(out)
 
 
 def _coarse(item: Item) -> str:
@@ -228,27 +292,35 @@ def _flatten(items: tuple[Item, ...]) -> tuple[Item, ...]:
     return tuple(out)
 
 
+_NO_SHORTCUT = "no shortcut connection: expected the block's input to be added to its output (Add), found no addition"
+
+
 def _merge_lines(blocks: list[Parallel], where: str, extra: bool) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for block in blocks:
+        kinds = _kinds([block])
         shortcuts = [branch_name(b, len(block.branches)) for b in block.branches]
         shortcuts = [n for n in shortcuts if n.endswith("shortcut")]
         if extra and block.merge.kind == "add" and shortcuts:
-            lines.append(f"{where}found a shortcut connection ({shortcuts[0]} added by {block.merge.label}), which "
-                         "the assignment does not have here")
+            text = (f"{where}found a shortcut connection ({shortcuts[0]} added by {block.merge.label}), which the "
+                    "assignment does not have here")
         elif extra:
-            lines.append(f"{where}found parallel branches merged by {block.merge.label}, which the assignment "
-                         "does not have here")
+            text = (f"{where}found parallel branches merged by {block.merge.label}, which the assignment does not "
+                    "have here")
         elif block.merge.kind == "add":
-            lines.append(f"{where}no shortcut connection: expected the block's input to be added to its output "
-                         f"({block.merge.label}), found no addition")
+            lines.append(Difference(f"{where}{_NO_SHORTCUT}", kinds, "no shortcut"))
+            continue
         else:
-            lines.append(f"{where}expected {len(block.branches)} parallel branches merged by "
-                         f"{block.merge.label}, found a single path")
+            text = (f"{where}expected {len(block.branches)} parallel branches merged by {block.merge.label}, found a "
+                    "single path")
+        lines.append(Difference(text, kinds))
     return lines
 
 
 def _diff(expected: tuple[Item, ...], found: tuple[Item, ...], where: str, lines: list[str]) -> None:
+    if expected != _unshortcut(expected) and _key(_unshortcut(expected)) == _key(found):  # every identity shortcut gone
+        lines.append(Difference(f"{where}{_NO_SHORTCUT}", _shortcut_kinds(expected), "no shortcut"))
+        return
     expected_blocks = [i for i in expected if isinstance(i, Parallel)]
     found_blocks = [i for i in found if isinstance(i, Parallel)]
     if expected_blocks and not found_blocks:
@@ -265,22 +337,40 @@ def _diff(expected: tuple[Item, ...], found: tuple[Item, ...], where: str, lines
             for position, (a, b) in enumerate(zip(expected[a0:a1], found[b0:b1], strict=True), start=a0):
                 if isinstance(a, Parallel) and isinstance(b, Parallel) and a.key != b.key:
                     _diff_parallel(a, b, where, lines)
-                elif isinstance(a, Step) and isinstance(b, Step) and a.label != b.label:
+                elif isinstance(a, Step) and isinstance(b, Step) and a.label != b.label and not _moot(a, b):
                     convs_before = sum(1 for i in expected[:position] if isinstance(i, Step) and i.kind == "conv")
                     changed.append((convs_before, a, b))
             moved = _moved_stride(changed)
             if moved:
-                lines.append(f"{where}{moved}")
+                lines.append(Difference(f"{where}{moved}", {"conv"}))
             else:
-                lines.extend(f"{where}expected {a.label}, found {b.label}" for _, a, b in changed)
+                lines.extend(Difference(f"{where}expected {a.label}, found {b.label}", {a.kind, b.kind},
+                                        _change_key(a, b)) for _, a, b in changed)
             continue
         after = ""
         if a0 > 0 and op != "replace":
             previous = expected[a0 - 1]
             after = f"after {previous.label if isinstance(previous, Step) else 'the ' + previous.merge.label}: "
+        if expected[a0:a1] != _unshortcut(expected[a0:a1]) and _key(_unshortcut(expected[a0:a1])) == \
+                _key(found[b0:b1]):
+            lines.append(Difference(f"{where}{_NO_SHORTCUT}", _shortcut_kinds(expected[a0:a1]), "no shortcut"))
+            continue
         want = _text(expected[a0:a1]) or "nothing"
         got = _text(found[b0:b1]) or "nothing"
-        lines.append(f"{where}{after}expected {want}, found {got}")
+        # layers missing or extra: the same mistake after whichever layer, however many times
+        key = ("missing " + _FILTERS.sub("N filters", want.split(" times ")[-1]) if a1 > a0 and b1 == b0
+               else "extra " + _FILTERS.sub("N filters", got.split(" times ")[-1]) if b1 > b0 and a1 == a0 else None)
+        lines.append(Difference(f"{where}{after}expected {want}, found {got}",
+                                _kinds(expected[a0:a1]) | _kinds(found[b0:b1]), key))
+
+
+_PADDING = re.compile(r", '(same|valid)'")
+
+
+def _moot(a: Step, b: Step) -> bool:
+    """Two labels that differ only in a padding that one of them shows as moot at its input size (`canonical`)."""
+    bare_a, bare_b = _PADDING.sub("", a.label), _PADDING.sub("", b.label)
+    return a.kind == b.kind and bare_a == bare_b and (bare_a == a.label or bare_b == b.label)
 
 
 def _similarity(a: tuple[Item, ...], b: tuple[Item, ...]) -> float:
@@ -314,16 +404,18 @@ def _match_branches(expected: tuple[tuple[Item, ...], ...], found: tuple[tuple[I
 def _diff_parallel(expected: Parallel, found: Parallel, where: str, lines: list[str]) -> None:
     block = f"{where}the block merged by {expected.merge.label}"
     if expected.merge.label != found.merge.label:
-        lines.append(f"{block}: expected the merge {expected.merge.label}, found {found.merge.label}")
+        lines.append(Difference(f"{block}: expected the merge {expected.merge.label}, found {found.merge.label}",
+                                {expected.merge.kind, found.merge.kind}))
     if len(expected.branches) != len(found.branches):
-        lines.append(f"{block}: expected {len(expected.branches)} branches, found {len(found.branches)}")
+        lines.append(Difference(f"{block}: expected {len(expected.branches)} branches, found {len(found.branches)}",
+                                _kinds([expected]) | _kinds([found])))
     pairs = _match_branches(expected.branches, found.branches)
     used = [f for _, f in pairs if f is not None]
     filters: list[tuple[str, str, str, int, int]] = []  # (branch, expected, found, first line, end) per branch
     for branch, match in pairs:
         name = branch_name(branch, len(expected.branches))
         if match is None:
-            lines.append(f"{block}: the {name} is missing")
+            lines.append(Difference(f"{block}: the {name} is missing", _kinds(branch) | {expected.merge.kind}))
         elif _key(match) != _key(branch):
             before = len(lines)
             _diff(branch, match, f"{name}: ", lines)
@@ -334,7 +426,8 @@ def _diff_parallel(expected: Parallel, found: Parallel, where: str, lines: list[
     _swapped_filters(filters, where, lines)
     for extra in found.branches:
         if extra not in used:
-            lines.append(f"{block}: an extra branch {_text(extra) or '(identity)'}")
+            lines.append(Difference(f"{block}: an extra branch {_text(extra) or '(identity)'}",
+                                    _kinds(extra) | {found.merge.kind}))
 
 
 _FILTERS = re.compile(r"(\d+) filters")
@@ -363,7 +456,7 @@ def _swapped_filters(changes: list[tuple[str, str, str, int, int]], where: str, 
                         "the two are swapped (check which argument each branch uses)")
                 for start, end in sorted([(start_a, end_a), (start_b, end_b)], reverse=True):
                     del lines[start:end]
-                lines.insert(min(start_a, start_b), text)
+                lines.insert(min(start_a, start_b), Difference(text, {"conv"}))
                 return
 
 
@@ -379,13 +472,16 @@ def _reword(expected: tuple[Item, ...], found: tuple[Item, ...], name: str, line
         want, got = short_want, short_got
         moved = _moved_layer(want, got)
         order = f"the same layers in another order: expected {' -> '.join(want)}, found {' -> '.join(got)}"
-        lines[start:] = [f"{name}: {moved} ({order})" if moved else f"{name}: {order}"]
+        lines[start:] = [Difference(f"{name}: {moved} ({order})" if moved else f"{name}: {order}",
+                                    _kinds(expected))]
         return
     reductions = [s for s in want if s.startswith("Conv2D 1x1")]
     if reductions and len(want) > len(got) and not any(s.startswith("Conv2D 1x1") for s in got):
+        kinds = _kinds_of(lines[start:]) | {"conv"}
         if name == "pool branch":
-            lines[start:] = [f"{name}: no 1x1 projection after the pooling"]
+            text = f"{name}: no 1x1 projection after the pooling"
         elif name.endswith("shortcut"):
-            lines[start:] = [f"{name}: no 1x1 projection"]
+            text = f"{name}: no 1x1 projection"
         else:
-            lines[start:] = [f"{name}: no 1x1 reduction before the {name.split()[0]} convolution"]
+            text = f"{name}: no 1x1 reduction before the {name.split()[0]} convolution"
+        lines[start:] = [Difference(text, kinds)]

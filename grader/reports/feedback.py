@@ -106,10 +106,10 @@ def _summary_html(result: SubmissionResult) -> list[str]:
         parts.append(f"<tr><td>{escape(a.name)}</td><td>{escape(a.file or 'no file')}</td>"
                      f"<td>{a.score:g} / {a.max_score:g}</td><td>{failed}</td></tr>")
     parts.append("</table>")
-    if facts.failures:
+    if facts.causes:
         parts.append("<h3>What to fix</h3><ul class='fix'>")
-        parts += [f"<li><b>{escape(c.assignment)}</b> / {escape(c.category)}: {escape(c.description)} "
-                  f"({c.score:g}/{c.max_score:g}): {escape(summary.first_line(c.output))}</li>" for c in facts.failures]
+        parts += [f"<li><b>{escape(c.assignment)}</b> {escape(summary.cause_text(c))} "
+                  f"<em>{escape(summary.explains_text(c))}</em></li>" for c in facts.causes]
         parts.append("</ul>")
     if facts.hidden:
         parts.append(f"<p class='note'>{escape(facts.hidden_text)}</p>")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grader.reports.escape import markdown as _cell
-from grader.results import AssignmentResult, CheckResult, SubmissionResult
+from grader.results import AssignmentResult, Cause, CheckResult, SubmissionResult
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class Overview:
 
     rows: tuple[tuple[AssignmentResult, int], ...]  # each assignment and its visible checks failed
     failures: tuple[CheckResult, ...]  # the visible checks failed, in order
+    causes: tuple[Cause, ...]  # each distinct mistake once, in the order of the assignments
     hidden: tuple[CheckResult, ...]
     missing: tuple[str, ...]  # assignments not started, not scored
 
@@ -34,7 +35,8 @@ class Overview:
 def overview(result: SubmissionResult) -> Overview:
     checks = [c for a in result.assignments for c in a.checks]
     return Overview(tuple((a, sum(not c.passed for c in a.checks if not c.hidden)) for a in result.assignments),
-                    tuple(c for c in checks if not c.passed and not c.hidden), tuple(c for c in checks if c.hidden),
+                    tuple(c for c in checks if not c.passed and not c.hidden),
+                    tuple(c for a in result.assignments for c in a.causes), tuple(c for c in checks if c.hidden),
                     tuple(result.extra.get("missing") or ()))
 
 
@@ -44,19 +46,10 @@ def markdown(result: SubmissionResult) -> str:
              "| assignment | file | points | checks failed |", "|---|---|---:|---:|"]
     for a, failed in facts.rows:
         lines.append(f"| {_cell(a.name)} | {_cell(a.file or 'no file')} | {a.score:g} / {a.max_score:g} | {failed} |")
-    failures = facts.failures
-    if failures:
+    if facts.causes:
         lines += ["", "### What to fix", ""]
-        seen: dict[str, str] = {}
-        for check in failures:
-            cause = first_line(check.output)
-            if cause in seen and check.category != "load":
-                said = f"the same cause as *{_cell(seen[cause])}*"
-            else:
-                seen.setdefault(cause, f"{check.assignment} / {check.category}: {check.description}")
-                said = _cell(cause)
-            lines.append(f"- **{check.assignment}** / {check.category}: {_cell(check.description)} "
-                         f"({check.score:g}/{check.max_score:g}): {said}")
+        lines += [f"- **{_cell(c.assignment)}** {_cell(cause_text(c))} *{_cell(explains_text(c))}*"
+                  for c in facts.causes]
     curves = [c for a in result.assignments for c in a.checks if c.data and "curves" in c.data and not c.hidden]
     if curves:
         lines += ["", "### Training curves, yours beside the reference's", ""]
@@ -69,6 +62,72 @@ def markdown(result: SubmissionResult) -> str:
         lines.append(f"- {facts.missing_text}")
     lines.append("- Every check, with its full message, is listed below this summary.")
     return "\n".join(lines) + "\n"
+
+
+# What a check of each category measures, as the summary says what one cause changes.
+_EFFECTS = {"api": "what the function accepts and returns", "values": "the values it returns",
+            "shape": "the output shape", "params": "the parameter count", "receptive_field": "the receptive field",
+            "macs": "the multiply-accumulates", "structure": "the layers", "invariance": "the invariance to shifts",
+            "equivariance": "the equivariance to shifts", "gradient_flow": "the gradient flow at initialisation",
+            "convergence": "how it trains"}
+
+
+# The lecture's point behind a structural cause: (layer kinds it is about, categories it changes, the point).
+_LECTURE = (
+    ({"softmax"}, set(), "A softmax turns the class scores into probabilities, which the cross-entropy loss needs to "
+     "train the network."),
+    ({"add"}, set(), "A residual block adds its input to its output, y = ReLU(F(x) + x): the shortcut gives the "
+     "gradient a direct path to the early layers; the plain network is the same stack without shortcuts."),
+    ({"flatten", "dense"}, {"shape", "invariance"}, "Flatten and Dense tie a network to one input size and to where "
+     "things are; a global average over each class map does neither."),
+    ({"conv", "max_pool", "avg_pool"}, {"receptive_field"}, "Each k x k layer adds (k - 1) x jump pixels to what one "
+     "unit sees, and each stride or pooling multiplies the jump."),
+)
+
+
+def lecture_point(cause: Cause) -> str | None:
+    """The lecture's point behind a structural cause, chosen from its layers and what it changes."""
+    for kinds, categories, point in _LECTURE:
+        if kinds & set(cause.kinds) and (not categories or categories & set(cause.categories)):
+            return point
+    return None
+
+
+def cause_text(cause: Cause, limit: int = 360) -> str:
+    """A cause in whole sentences: where it was found and what differs, or the first check's message shortened."""
+    if cause.source == "structure":
+        where = _listed(list(cause.functions))
+        text = _sentence_end(f"In {where}: {cause.text}" if where else cause.text)
+    elif cause.source in ("value", "error") and cause.functions:
+        text = first_line(cause.text, limit)
+        text = text if text.startswith(cause.functions[0]) else f"{cause.functions[0]}: {text}"
+    elif cause.source == "hidden":
+        text = f"Hidden checks: {first_line(cause.text, limit)}" if cause.text else \
+            f"Hidden checks of {_listed(list(cause.functions))} failed."
+    else:
+        text = first_line(cause.text, limit)
+    effects = [_EFFECTS[c] for c in cause.categories if c in _EFFECTS]
+    if len(effects) > 1:
+        text += f" This one mistake changes {_listed(effects)}."
+    point = lecture_point(cause) if cause.source == "structure" else None
+    return _shortened(text + (f" {point}" if point else ""), limit + 240)
+
+
+def explains_text(cause: Cause) -> str:
+    """Which checks a cause explains and the points at stake, in one sentence."""
+    parts = []
+    if cause.checks:
+        parts.append(f"{len(cause.checks)} check{'s' if len(cause.checks) > 1 else ''} "
+                     f"({'; '.join(cause.checks)})")
+    if cause.hidden:
+        parts.append(f"{cause.hidden} hidden check{'s' if cause.hidden > 1 else ''}")
+    points = f"{cause.points:g} point{'' if cause.points == 1 else 's'}"
+    return f"Fixing it is worth up to {points}: {' and '.join(parts) or 'the checks above'}."
+
+
+def _listed(items: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
 
 
 def first_line(output: str, limit: int = 320) -> str:

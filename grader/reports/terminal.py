@@ -42,6 +42,13 @@ def _assignment(assignment: AssignmentResult, color: bool) -> list[str]:
             for paragraph in _safe(check.output).splitlines():
                 wrapped = textwrap.wrap(paragraph, _WIDTH - 14, subsequent_indent="  ") or [""]
                 lines += [" " * 14 + w for w in wrapped]
+    if assignment.causes:
+        from grader.reports.summary import cause_text, explains_text
+
+        lines.append("  what to fix (each mistake once):")
+        for cause in assignment.causes:
+            wrapped = textwrap.wrap(_safe(f"{cause_text(cause)} {explains_text(cause)}"), _WIDTH - 6)
+            lines += ["    - " + wrapped[0], *("      " + w for w in wrapped[1:])]
     for note in assignment.notes:
         lines.append(f"  note: {_safe(note)}")
     return lines
