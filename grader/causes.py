@@ -196,14 +196,16 @@ def gather(assignment: str, judged: list[tuple[CheckResult, list[Reason]]]) -> t
 
 
 def _merged(causes: tuple[Cause, ...]) -> tuple[Cause, ...]:
-    """A structural difference whose failed checks are all failed by another one too is part of that one's item: the
-    checks cannot tell them apart (LeNet-5 with ReLU and max pooling fails only the layers' check; a head that pools
-    then ends in a Dense layer misses its class convolution and has a Dense layer, and the Dense layer fails nothing
-    the missing convolution does not)."""
+    """Structural differences that fail exactly the same checks are one item: the checks cannot tell them apart
+    (LeNet-5 with ReLU and max pooling fails only the layers' check). So is an input of fixed size that fails no check
+    another difference does not."""
     structural = [c for c in causes if c.source == "structure"]
     into: dict[int, int] = {}
     for i, cause in enumerate(structural):
+        # a fixed input size that fails nothing more than another difference is what that difference needed (a
+        # Dense head needs one); two differences that fail the same checks the checks cannot tell apart
         wider = [j for j, other in enumerate(structural) if j != i and _within(cause, other)
+                 and (cause.kinds == ("input",) or _within(other, cause))
                  and not (_within(other, cause) and j > i)]  # of two equal ones, the first keeps the item
         if wider:
             into[i] = max(wider, key=lambda j: (len(structural[j].checks), structural[j].hidden, -j))

@@ -311,7 +311,7 @@ def measure(model: Any, sizes: tuple[tuple[int, int], ...], wanted: tuple[str, .
 
 
 def _gradients(model: Any, size: tuple[int, int]) -> dict[str, Any]:
-    """Norms of the loss gradient at the first and the last convolution kernel, at initialisation.
+    """Norms of the loss gradient at every convolution kernel, the first and the last named, at initialisation.
 
     BatchNormalization runs in training mode (batch statistics), as in the first steps of training.
     """
@@ -330,10 +330,12 @@ def _gradients(model: Any, size: tuple[int, int]) -> dict[str, Any]:
         with tf.GradientTape() as tape:
             probabilities = keras.tree.flatten(model(batch, training=True))[0]
             loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, probabilities))
-        first, last = (float(tf.norm(g)) for g in tape.gradient(loss, [kernels[0], kernels[-1]]))
+        norms = [float(tf.norm(g)) if g is not None else 0.0 for g in tape.gradient(loss, kernels)]
     except Exception as exc:
         return {"error": str(exc).strip().splitlines()[0][:300]}
-    return {"first": first, "last": last, "ratio": first / last if last else float("inf"), "convs": len(kernels)}
+    first, last = norms[0], norms[-1]
+    return {"first": first, "last": last, "ratio": first / last if last else float("inf"), "convs": len(kernels),
+            "norms": [round(n, 6) for n in norms]}
 
 
 def _field_data(field: Field | None) -> dict[str, Any] | None:

@@ -113,6 +113,12 @@ TABLE = {
 }
 
 
+# Fixtures with more than one mistake: how many items "What to fix" lists for them (every other bug is one mistake).
+# resnet_keras_applications is real code that differs from the contract in several ways; it is not counted.
+MISTAKES = {"convolution_bugs.py": 3, "convolution_mistakes.py": 4, "classic_alexnet_bn.py": 2,
+            "resnet_keras_applications.py": None}
+
+
 def _text(result) -> str:
     return "\n".join(c.output for c in result.checks)
 
@@ -151,3 +157,17 @@ def test_a_typical_bug_loses_points_on_the_check_that_names_it(assignment: str, 
     text = _text(result)
     for word in words:
         assert word in text, text
+
+
+@pytest.mark.parametrize(("assignment", "fixture"), [(a, f) for a, case in TABLE.items() for f in sorted(case.bugs)
+                                                     if MISTAKES.get(f, 1) is not None])
+def test_what_to_fix_says_each_mistake_once(assignment: str, fixture: str) -> None:
+    from grader.reports import summary
+
+    result = graded(FIXTURES / assignment / fixture, assignment)
+    expected = MISTAKES.get(fixture, 1)
+    assert len(result.causes) == expected, [summary.cause_text(c) for c in result.causes]
+    for cause in result.causes:  # whole sentences, and the points it explains
+        text = summary.cause_text(cause)
+        assert text.endswith((".", ")", "…")) and ".." not in text and not text.endswith(":.")
+        assert cause.points > 0 and (cause.checks or cause.hidden)

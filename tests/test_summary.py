@@ -69,14 +69,16 @@ def test_a_cause_explains_every_check_it_failed_once_and_hidden_checks_join_visi
     assert found[2].source == "hidden"
 
 
-def test_a_difference_that_fails_nothing_another_does_not_is_part_of_its_item() -> None:
-    conv = causes.Reason(("structure", "conv"), "expected Conv2D 5x5, found nothing", ("gap_head",),
-                         frozenset({"conv"}))
-    dense = causes.Reason(("structure", "dense"), "found Dense 10", ("gap_head",), frozenset({"dense"}))
-    found = causes.gather("gap", [(_check("params: a"), [conv, dense]), (_check("structure: b"), [conv, dense]),
-                                  (_check("receptive_field: c"), [conv])])
-    assert len(found) == 1 and found[0].text == "expected Conv2D 5x5, found nothing; found Dense 10"
-    assert found[0].checks == ("params: a", "structure: b", "receptive_field: c")
+def test_only_an_input_size_that_fails_nothing_more_joins_another_difference() -> None:
+    head = causes.Reason(("structure", "head"), "expected GlobalAveragePooling2D, found Flatten, Dense 10",
+                         ("gap_head",), frozenset({"flatten", "dense"}))
+    size = causes.Reason(("structure", "input"), "the input is 28x28x1", ("build_lenet_gap",), frozenset({"input"}))
+    norm = causes.Reason(("structure", "bn"), "found BatchNormalization", ("gap_head",), frozenset({"batchnorm"}))
+    found = causes.gather("gap", [(_check("params: a"), [head, size, norm]), (_check("shape: b"), [head, size]),
+                                  (_check("receptive_field: c"), [head])])
+    assert [c.text for c in found] == ["expected GlobalAveragePooling2D, found Flatten, Dense 10; the input is "
+                                       "28x28x1", "found BatchNormalization"]  # another mistake keeps its item
+    assert found[0].checks == ("params: a", "shape: b", "receptive_field: c") and found[1].checks == ("params: a",)
 
 
 def test_gradescope_shows_the_summary_as_markdown() -> None:

@@ -8,7 +8,7 @@ import io
 import json
 from pathlib import Path
 
-from grader.reports import summary
+from grader.reports import pictures, summary
 from grader.reports.escape import fence, markdown
 from grader.results import CheckResult, SubmissionResult
 
@@ -27,9 +27,13 @@ def write(result: SubmissionResult, folder: Path) -> Path:
             lines.append(f"| {mark} | {check.category}: {markdown(check.description)} | "
                          f"{check.score:g}/{check.max_score:g} |")
         lines.append("")
-        for check in assignment.checks:
+        for number, check in enumerate(assignment.checks):
             if check.output and not check.passed:
                 lines += [f"### {check.category}: {markdown(check.description)}", "", *fence(check.output), ""]
+                if check.data and "figure" in check.data:
+                    image = picture_name(assignment.name, number, check)
+                    (folder / image).write_bytes(pictures.draw(check.data["figure"]))
+                    lines += [f"![{markdown(pictures.describe(check.data['figure']))}]({image})", ""]
             if check.data and "curves" in check.data:
                 image = f"{assignment.name}-{check.category}.png"
                 plot_curves(check, folder / image)
@@ -57,6 +61,11 @@ section h2 { margin-top: .8rem; } .fix li { margin: .3rem 0; } .fix li::marker {
 """
 
 
+def picture_name(assignment: str, number: int, check: CheckResult) -> str:
+    """The file of a check's picture beside the page: one per check."""
+    return f"{assignment}-{number}-{check.category}.png"
+
+
 def html_page(result: SubmissionResult, folder: Path) -> str:
     """One page, no external files: every plot is inlined as a data URI."""
     import base64
@@ -74,11 +83,17 @@ def html_page(result: SubmissionResult, folder: Path) -> str:
                      f"{assignment.score:g} / {assignment.max_score:g}</h2>")
         parts += [f"<p class='note'>{escape(note)}</p>" for note in assignment.notes]
         parts.append("<table><tr><th></th><th>check</th><th>points</th></tr>")
-        for check in sorted(assignment.checks, key=lambda c: c.passed):  # the failures first
+        numbered = sorted(enumerate(assignment.checks), key=lambda pair: pair[1].passed)  # the failures first
+        for number, check in numbered:
             mark = "<span class='pass'>pass</span>" if check.passed else "<span class='fail'>fail</span>"
             detail = ""
             if check.output and not check.passed:
                 detail = f"<pre>{escape(check.output)}</pre>"
+                image = folder / picture_name(assignment.name, number, check)
+                if check.data and "figure" in check.data and image.is_file():
+                    data = base64.b64encode(image.read_bytes()).decode()
+                    detail += (f"<figure><img alt='{escape(pictures.describe(check.data['figure']))}' "
+                               f"src='data:image/png;base64,{data}'></figure>")
             elif check.output and check.category != "load":
                 detail = f"<div class='note'>{escape(check.output)}</div>"
             parts.append(f"<tr><td>{mark}</td><td>{escape(check.category)}: {escape(check.description)}{detail}</td>"

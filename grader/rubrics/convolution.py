@@ -271,6 +271,8 @@ def extractor_structure(ctx: Context) -> str:
 def extractor_field(ctx: Context) -> str:
     found, expected = ctx.student(EXTRACTOR, "field"), ctx.reference(EXTRACTOR, "field")
     if found is None or found["size"] != expected["size"]:
+        ctx.attach(figure={"kind": "receptive_field", "what": "the extractor's last layer", "input": [28, 28],
+                           "student": found, "reference": expected})
         raise Fail(f"each unit should see {expected['text']}; yours sees {found['text'] if found else 'nothing'}")
     return f"each unit sees {found['text']}"
 

@@ -173,6 +173,8 @@ def lenet_field(ctx: Context) -> str:
     if found is None:
         raise Fail("build_lenet_gap has no spatial feature maps before its head")
     if found["size"] != expected["size"] or found["jump"] != expected["jump"]:
+        ctx.attach(figure={"kind": "receptive_field", "what": "the class maps", "input": [28, 28], "student": found,
+                           "reference": expected})
         raise Fail(
             f"each unit of the class maps should see {expected['text']}; yours sees {found['text']}. "
             "Check the kernel sizes (5 for both convolutions and the head), the two MaxPooling2D(2) layers, "

@@ -259,6 +259,8 @@ def reduction_saves(ctx: Context) -> str:
         if "error" in found:
             raise Fail(found["error"])
     if reduced["total"] != expected_reduced["total"] or naive["total"] != expected_naive["total"]:
+        ctx.attach(figure={"kind": "macs", "student": {"naive": naive["total"], "reduced": reduced["total"]},
+                           "reference": {"naive": expected_naive["total"], "reduced": expected_reduced["total"]}})
         raise Fail(
             f"multiply-accumulates: the reduced block 3a should cost {format_count(expected_reduced['total'])} and "
             f"the naive one {format_count(expected_naive['total'])} "

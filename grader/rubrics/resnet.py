@@ -205,6 +205,8 @@ def projection_only_when_needed(ctx: Context) -> str:
 def field_18(ctx: Context) -> str:
     found, expected = ctx.student(NETS[18], "field"), ctx.reference(NETS[18], "field")
     if found != expected:
+        ctx.attach(figure={"kind": "receptive_field", "what": "ResNet-18's last feature maps", "input": [224, 224],
+                           "student": found, "reference": expected})
         raise Fail(f"the last feature maps of ResNet-18 should see {expected['text']}; yours see "
                    f"{found['text'] if found else 'nothing spatial'}. Check the stem's max pool (3x3, stride 2) and "
                    "that the stride of a basic block is on its first 3x3 convolution.")
@@ -266,6 +268,8 @@ def gradient_flow(ctx: Context) -> str:
     summary = (f"at initialisation the gradient norm at the first convolution is {found['ratio']:.3g} times the "
                f"norm at the last one in your ResNet-34, and {plain_text} times in your plain 34-layer network")
     if drift(found) > limit:
+        ctx.attach(figure={"kind": "gradients", "student": found.get("norms"), "plain": plain.get("norms"),
+                           "reference": reference_res.get("norms")})
         raise Fail(summary + f". With working shortcuts it stays near {reference_res['ratio']:.3g}: each block "
                    "adds its input back, so the gradient reaches the early layers through the identity paths. "
                    "Check that every block adds its shortcut.")

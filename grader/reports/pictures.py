@@ -1,0 +1,128 @@
+"""The lecture's pictures of a failed check, drawn from what the grader measured: the receptive field on the input,
+the multiply-accumulates of the naive and the reduced Inception block, the gradient norm per layer at
+initialisation. Each picture has alternative text that says the same in words (`describe`); a page is complete
+without the pictures.
+
+A check attaches a figure as data (`ctx.attach(figure={"kind": ..., ...})`); `draw` makes its PNG, the same bytes
+for the same data (matplotlib, no timestamps)."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from typing import Any
+
+KINDS = ("receptive_field", "macs", "gradients")
+
+
+def describe(figure: dict[str, Any]) -> str:
+    """The picture in words: its alternative text."""
+    kind = figure["kind"]
+    if kind == "receptive_field":
+        def seen(field: dict[str, Any] | None) -> str:
+            return "the whole input" if not field or field.get("size") is None else \
+                f"{_pair(field['size'])} pixels, units {_one(field['jump'])} pixels apart"
+        size = _pair(figure["input"])
+        return (f"The region of a {size} input that one unit of {figure['what']} sees: yours "
+                f"{seen(figure['student'])}; the assignment's {seen(figure['reference'])}.")
+    if kind == "macs":
+        parts = [f"{name}: yours {_count(figure['student'][key])}, the reference's {_count(figure['reference'][key])}"
+                 for key, name in (("naive", "the naive block"), ("reduced", "the block with 1x1 reductions"))]
+        return "Multiply-accumulates per image of " + "; ".join(parts) + "."
+    if kind == "gradients":
+        parts = []
+        for key, name in (("student", "your ResNet-34"), ("plain", "your plain 34-layer network"),
+                          ("reference", "the reference ResNet-34")):
+            norms = figure.get(key) or []
+            if norms:
+                parts.append(f"{name}: {norms[0]:.3g} at the first convolution, {norms[-1]:.3g} at the last "
+                             f"({norms[0] / norms[-1]:.3g} times)" if norms[-1] else f"{name}: not measured")
+        return "The gradient norm of each convolution at initialisation, from the first to the last: " + \
+            "; ".join(parts) + "."
+    raise ValueError(f"unknown figure kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+def draw(figure: dict[str, Any]) -> bytes:
+    """The picture as PNG bytes."""
+    return _png(json.dumps(figure, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _png(figure_json: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure = json.loads(figure_json)
+    kind = figure["kind"]
+    if kind == "receptive_field":
+        canvas, axes = plt.subplots(1, 2, figsize=(7, 3.6))
+        for ax, who, title in ((axes[0], "student", "yours"), (axes[1], "reference", "the assignment's")):
+            _field(ax, figure["input"], figure[who], title)
+    elif kind == "macs":
+        canvas, ax = plt.subplots(figsize=(7, 2.8))
+        names = ["naive block", "with 1x1 reductions"]
+        for offset, (who, label, colour) in enumerate((("student", "yours", "#c62828"),
+                                                       ("reference", "reference", "#888888"))):
+            values = [figure[who]["naive"] / 1e6, figure[who]["reduced"] / 1e6]
+            ax.barh([i + 0.38 * offset for i in range(2)], values, height=0.36, label=label, color=colour)
+        ax.set_yticks([0.19, 1.19], names)
+        ax.set_xlabel("million multiply-accumulates per image")
+        ax.legend(loc="lower right")
+        ax.grid(axis="x", alpha=0.3)
+    elif kind == "gradients":
+        canvas, ax = plt.subplots(figsize=(7, 3.4))
+        for who, label, style in (("reference", "reference ResNet-34", "--"), ("student", "your ResNet-34", "-"),
+                                  ("plain", "your plain network", ":")):
+            norms = figure.get(who) or []
+            if norms:
+                ax.plot(range(1, len(norms) + 1), norms, style, label=label)
+        ax.set(yscale="log", xlabel="convolution (first to last)", ylabel="gradient norm at initialisation")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    else:
+        raise ValueError(f"unknown figure kind {kind!r}; known: {', '.join(KINDS)}")
+    canvas.tight_layout()
+    png = io.BytesIO()
+    canvas.savefig(png, format="png", dpi=90, metadata={"Software": None})
+    plt.close(canvas)
+    return png.getvalue()
+
+
+def _field(ax: Any, size: list[int], field: dict[str, Any] | None, title: str) -> None:
+    """The input as a square, the units as dots `jump` apart, and the region the centre unit sees."""
+    from matplotlib.patches import Rectangle
+
+    h, w = size
+    ax.add_patch(Rectangle((0, 0), w, h, facecolor="#f2f2f2", edgecolor="#666666"))
+    if field and field.get("size") is not None:
+        fh, fw = field["size"]
+        jh, jw = field["jump"]
+        ax.add_patch(Rectangle((w / 2 - fw / 2, h / 2 - fh / 2), fw, fh, facecolor="#c6282833", edgecolor="#c62828",
+                               linewidth=2))
+        xs = [w / 2 + jw * i for i in range(-(w // (2 * jw)), w // (2 * jw) + 1)]
+        ys = [h / 2 + jh * i for i in range(-(h // (2 * jh)), h // (2 * jh) + 1)]
+        ax.scatter([x for x in xs for _ in ys], [y for _ in xs for y in ys], s=4, color="#333333")
+        ax.set_title(f"{title}: {_pair(field['size'])}, units {_one(field['jump'])} apart", fontsize=10)
+        span = max(h, w, fh, fw) * 0.55
+    else:
+        ax.set_title(f"{title}: the whole input", fontsize=10)
+        span = max(h, w) * 0.55
+    ax.set_xlim(w / 2 - span, w / 2 + span)
+    ax.set_ylim(h / 2 - span, h / 2 + span)
+    ax.set_aspect("equal")
+    ax.axis("off")
+
+
+def _pair(value: list[int] | tuple[int, ...]) -> str:
+    return f"{value[0]}x{value[1]}"
+
+
+def _one(value: list[int]) -> str:
+    return str(value[0]) if value[0] == value[1] else _pair(value)
+
+
+def _count(value: float) -> str:
+    return f"{value / 1e6:,.0f} million" if value >= 1e6 else f"{value:,.0f}"
