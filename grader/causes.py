@@ -164,7 +164,10 @@ def _size(shape) -> str:
 
 def _preferred(reasons: list[Reason], category: str) -> list[Reason]:
     """The reasons once each; of a check that prefers some layers' differences, only those if there are any."""
-    reasons = list({r.key: r for r in reasons}.values())
+    first: dict[tuple[str, ...], Reason] = {}
+    for reason in reasons:
+        first.setdefault(reason.key, reason)
+    reasons = list(first.values())
     structural = [r for r in reasons if r.key[0] == "structure"]
     for group in PREFERRED.get(category, ()):
         chosen = [r for r in structural if r.kinds & group]

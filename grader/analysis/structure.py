@@ -437,6 +437,7 @@ def _diff_parallel(expected: Parallel, found: Parallel, where: str, lines: list[
     pairs = _match_branches(expected.branches, found.branches)
     used = [f for _, f in pairs if f is not None]
     filters: list[tuple[str, str, str, int, int]] = []  # (branch, expected, found, first line, end) per branch
+    start, projected = len(lines), []
     for branch, match in pairs:
         name = branch_name(branch, len(expected.branches))
         if match is None:
@@ -448,7 +449,14 @@ def _diff_parallel(expected: Parallel, found: Parallel, where: str, lines: list[
             changed = _filters_only(branch, match)
             if changed:
                 filters.append((name, *changed, before, len(lines)))
+            if not branch and branch_name(match, len(found.branches)) == "projection shortcut":
+                projected += lines[before:]
     _swapped_filters(filters, where, lines)
+    others = [line for line in lines[start:] if line not in projected and isinstance(line, Difference)]
+    if others and projected:  # a block whose other branch changed its channels needs the projection: one mistake
+        for line in projected:
+            line.key = others[0].key  # type: ignore[attr-defined]
+        lines[start:] = [line for line in lines[start:] if line not in projected] + projected
     for extra in found.branches:
         if extra not in used:
             lines.append(Difference(f"{block}: an extra branch {_text(extra) or '(identity)'}",
@@ -510,3 +518,38 @@ def _reword(expected: tuple[Item, ...], found: tuple[Item, ...], name: str, line
         else:
             text = f"{name}: no 1x1 reduction before the {name.split()[0]} convolution"
         lines[start:] = [Difference(text, kinds)]
+
+
+def marked(expected: tuple[Item, ...], found: tuple[Item, ...]) -> tuple[list[dict], list[dict]]:
+    """Both decompositions as plain data for a picture (`reports.pictures`), each layer marked where it differs:
+    a layer with no counterpart, or one whose counterpart has another label; branches paired as the diff pairs
+    them."""
+    matcher = difflib.SequenceMatcher(a=[_coarse(i) for i in expected], b=[_coarse(i) for i in found],
+                                      autojunk=False)
+    want: list[dict] = []
+    got: list[dict] = []
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op != "equal":
+            want += [_plain(i, True) for i in expected[a0:a1]]
+            got += [_plain(i, True) for i in found[b0:b1]]
+            continue
+        for a, b in zip(expected[a0:a1], found[b0:b1], strict=True):
+            if isinstance(a, Parallel) and isinstance(b, Parallel):
+                pairs = _match_branches(a.branches, b.branches)
+                sides = [marked(e, f) if f is not None else ([_plain(i, True) for i in e], []) for e, f in pairs]
+                extra = [f for f in b.branches if f not in [p for _, p in pairs]]
+                want.append({"label": a.merge.label, "branches": [w for w, _ in sides]})
+                got.append({"label": b.merge.label, "differs": a.merge.label != b.merge.label,
+                            "branches": [g for _, g in sides] + [[_plain(i, True) for i in f] for f in extra]})
+            else:
+                differs = isinstance(a, Step) and isinstance(b, Step) and a.label != b.label and not _moot(a, b)
+                want.append(_plain(a, differs))
+                got.append(_plain(b, differs))
+    return want, got
+
+
+def _plain(item: Item, differs: bool) -> dict:
+    if isinstance(item, Step):
+        return {"label": item.label, "differs": differs}
+    return {"label": item.merge.label, "differs": differs,
+            "branches": [[_plain(i, differs) for i in branch] for branch in item.branches]}

@@ -1,5 +1,9 @@
 """Gradescope's `results.json`: the Markdown summary on top, one test per check, totals, and per-assignment figures
-in `extra_data`."""
+in `extra_data`.
+
+Gradescope shows no image a Markdown output links to; a failed check with a picture (`reports.pictures`) is the one
+test whose output is HTML: its message, escaped, and the picture inlined as a data URI, with its words as alt
+text."""
 
 from __future__ import annotations
 
@@ -16,14 +20,17 @@ def to_dict(result: SubmissionResult) -> dict[str, Any]:
     tests = []
     for assignment in result.assignments:
         for check in assignment.checks:
-            tests.append({
+            test = {
                 "name": check.name,
                 "score": check.score,
                 "max_score": check.max_score,
                 "status": check.status,
                 "output": check.output,
                 "visibility": HIDDEN_VISIBILITY if check.hidden else "visible",
-            })
+            }
+            if not check.passed and not check.hidden and check.data and "figure" in check.data:
+                test.update(output=_with_picture(check.output, check.data["figure"]), output_format="html")
+            tests.append(test)
     return {
         "score": result.score,
         "max_score": result.max_score,
@@ -43,6 +50,17 @@ def to_dict(result: SubmissionResult) -> dict[str, Any]:
             **result.extra,
         },
     }
+
+
+def _with_picture(message: str, figure: dict[str, Any]) -> str:
+    import base64
+
+    from grader.reports import pictures
+    from grader.reports.escape import html
+
+    data = base64.b64encode(pictures.draw(figure)).decode()
+    return (f"<pre>{html(message)}</pre><p><img alt='{html(pictures.describe(figure))}' "
+            f"src='data:image/png;base64,{data}'></p>")
 
 
 def render(result: SubmissionResult) -> str:

@@ -13,7 +13,7 @@ import io
 import json
 from typing import Any
 
-KINDS = ("receptive_field", "macs", "gradients")
+KINDS = ("receptive_field", "macs", "gradients", "connectivity", "block")
 
 
 def describe(figure: dict[str, Any]) -> str:
@@ -40,7 +40,32 @@ def describe(figure: dict[str, Any]) -> str:
                              f"({norms[0] / norms[-1]:.3g} times)" if norms[-1] else f"{name}: not measured")
         return "The gradient norm of each convolution at initialisation, from the first to the last: " + \
             "; ".join(parts) + "."
+    if kind == "connectivity":
+        n, k = figure["inputs"], figure["kernel"]
+        return (f"{n} inputs and {n} outputs. Fully connected, every input joins every output: "
+                f"{len(_arrows(n, None))} arrows (yours counts {figure['student']['dense']}). A 'same' convolution "
+                f"of kernel {k} joins each output to its {k} nearest inputs, fewer at the border: "
+                f"{len(_arrows(n, k))} arrows (yours counts {figure['student']['conv']}).")
+    if kind == "block":
+        return (f"{figure['what']} as a graph, yours beside the reference's, the layers that differ marked: "
+                f"yours {_sequence_text(figure['student'])}; the reference's {_sequence_text(figure['reference'])}.")
     raise ValueError(f"unknown figure kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+def _arrows(n: int, kernel: int | None) -> list[tuple[int, int]]:
+    """(input, output) of every arrow: all pairs, or those within kernel // 2 of each other ('same' padding)."""
+    return [(i, o) for o in range(n) for i in range(n) if kernel is None or abs(i - o) <= kernel // 2]
+
+
+def _sequence_text(items: list[dict[str, Any]]) -> str:
+    parts = []
+    for item in items:
+        if "branches" in item:
+            branches = " | ".join(_sequence_text(b) or "identity" for b in item["branches"])
+            parts.append(f"[{branches}] merged by {item['label']}")
+        else:
+            parts.append(item["label"] + (" (differs)" if item.get("differs") else ""))
+    return " -> ".join(parts)
 
 
 def draw(figure: dict[str, Any]) -> bytes:
@@ -82,6 +107,32 @@ def _png(figure_json: str) -> bytes:
         ax.set(yscale="log", xlabel="convolution (first to last)", ylabel="gradient norm at initialisation")
         ax.legend()
         ax.grid(alpha=0.3)
+    elif kind == "connectivity":
+        canvas, axes = plt.subplots(1, 2, figsize=(7, 3.2))
+        n, k = figure["inputs"], figure["kernel"]
+        for ax, kernel, key, name in ((axes[0], None, "dense", "fully connected"), (axes[1], k, "conv",
+                                                                                   f"convolution, kernel {k}")):
+            arrows = _arrows(n, kernel)
+            wrong = figure["student"][key] != len(arrows)
+            for i, o in arrows:
+                ax.annotate("", (o, 1), (i, 0), arrowprops={"arrowstyle": "->", "color": "#555555", "lw": 0.8})
+            ax.scatter(range(n), [0] * n, s=60, color="#1f77b4", zorder=3)
+            ax.scatter(range(n), [1] * n, s=60, color="#2a7", zorder=3)
+            ax.set_title(f"{name}: {len(arrows)} arrows\n(yours counts {figure['student'][key]})", fontsize=10,
+                         color="#c62828" if wrong else "#222222")
+            ax.set_xlim(-0.5, n - 0.5)
+            ax.set_ylim(-0.3, 1.3)
+            ax.axis("off")
+    elif kind == "block":
+        canvas, axes = plt.subplots(1, 2, figsize=(9, 5.2))
+        for ax, who, title in ((axes[0], "student", "yours"), (axes[1], "reference", "the reference's")):
+            width, height = _extent(figure[who])
+            _place(ax, figure[who], 0.0, 0.0, width)
+            ax.set_title(title, fontsize=10)
+            ax.set_xlim(-0.1, max(width, 1) + 0.1)
+            ax.set_ylim(-height - 0.2, 0.4)
+            ax.axis("off")
+        canvas.suptitle(figure["what"], fontsize=11)
     else:
         raise ValueError(f"unknown figure kind {kind!r}; known: {', '.join(KINDS)}")
     canvas.tight_layout()
@@ -89,6 +140,56 @@ def _png(figure_json: str) -> bytes:
     canvas.savefig(png, format="png", dpi=90, metadata={"Software": None})
     plt.close(canvas)
     return png.getvalue()
+
+
+_BOX_W, _BOX_H, _GAP = 1.0, 0.42, 0.18  # a layer's box and the space between boxes, in axis units
+
+
+def _extent(items: list[dict[str, Any]]) -> tuple[float, float]:
+    """(width, height) of a sequence drawn top to bottom, a block's branches side by side."""
+    width, height = _BOX_W, 0.0
+    for item in items:
+        if "branches" in item:
+            sizes = [_extent(b) for b in item["branches"]]
+            width = max(width, sum(w for w, _ in sizes) + _GAP * (len(sizes) - 1))
+            height += max((h for _, h in sizes), default=0) + _BOX_H + 2 * _GAP
+        else:
+            height += _BOX_H + _GAP
+    return width, height
+
+
+def _place(ax: Any, items: list[dict[str, Any]], left: float, top: float, width: float) -> float:
+    """Draw `items` in the column [left, left + width] from `top` down; returns the bottom."""
+    y = top
+    for item in items:
+        if "branches" in item:
+            sizes = [_extent(b) for b in item["branches"]]
+            x = left + (width - (sum(w for w, _ in sizes) + _GAP * (len(sizes) - 1))) / 2
+            bottom = y
+            for branch, (w, _) in zip(item["branches"], sizes, strict=True):
+                end = _place(ax, branch, x, y, w) if branch else y
+                if not branch:  # an identity shortcut: a line past the branches
+                    ax.plot([x + w / 2, x + w / 2], [y, y - max(h for _, h in sizes)], color="#555555", lw=1)
+                bottom = min(bottom, end)
+                x += w + _GAP
+            y = min(bottom, y - max(h for _, h in sizes)) - _GAP
+            _box(ax, item, left + width / 2, y)
+            y -= _BOX_H + _GAP
+        else:
+            _box(ax, item, left + width / 2, y)
+            y -= _BOX_H + _GAP
+    return y
+
+
+def _box(ax: Any, item: dict[str, Any], centre: float, top: float) -> None:
+    from matplotlib.patches import FancyBboxPatch
+
+    differs = item.get("differs", False)
+    ax.add_patch(FancyBboxPatch((centre - _BOX_W / 2, top - _BOX_H), _BOX_W, _BOX_H, boxstyle="round,pad=0.02",
+                                facecolor="#fde0e0" if differs else "#eef3fb",
+                                edgecolor="#c62828" if differs else "#6b8cc7", linewidth=2 if differs else 1))
+    text = item["label"].replace(", ", "\n", 1) if len(item["label"]) > 16 else item["label"]
+    ax.text(centre, top - _BOX_H / 2, text, ha="center", va="center", fontsize=6.5)
 
 
 def _field(ax: Any, size: list[int], field: dict[str, Any] | None, title: str) -> None:

@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from grader.analysis.params import diagnose
-from grader.analysis.structure import chain_diff, decompose, structure_diff
+from grader.analysis.structure import chain_diff, decompose, marked, structure_diff
 from grader.convergence import verdict
 from grader.registry import Context, Fail, Judge, Probe
 
@@ -39,6 +39,9 @@ def _param_labels(layers: list[list[Any]]) -> list[str]:
     return [f"{label} ({count:,} parameters)" for label, count in layers]
 
 
+BLOCK_PICTURE_LAYERS = 24  # the most layers a structure check draws (an Inception block has 13)
+
+
 def compare_layers(ctx: Context, probe: Probe, what: str) -> str:
     """Pass when the canonical structure matches the reference's; else Fail with a short diff."""
     found, expected = ctx.student(probe, "structure"), ctx.reference(probe, "structure")
@@ -46,7 +49,11 @@ def compare_layers(ctx: Context, probe: Probe, what: str) -> str:
         if len(found["labels"]) <= 8:
             return f"{what}: " + " -> ".join(found["labels"])
         return f"{what}: the same {len(found['labels'])} layers as the reference, arranged equivalently"
-    lines = structure_diff(decompose(ctx.reference_graph(probe)), decompose(ctx.student_graph(probe)))
+    expected_items, found_items = decompose(ctx.reference_graph(probe)), decompose(ctx.student_graph(probe))
+    lines = structure_diff(expected_items, found_items)
+    if len(expected["labels"]) <= BLOCK_PICTURE_LAYERS:  # a block or a head: small enough to draw
+        reference_data, student_data = marked(expected_items, found_items)
+        ctx.attach(figure={"kind": "block", "what": what, "student": student_data, "reference": reference_data})
     if not lines:
         lines = ["the same layers, connected differently"]
     counts = Counter(lines)  # one mistake repeated in every block reads once, with its count

@@ -212,6 +212,17 @@ def likely_mistake(ctx: Context, name: str) -> str | None:
     return None
 
 
+def _connectivity(ctx: Context) -> dict:
+    """The lecture's picture of sparse connectivity, 5 inputs and outputs, with the student's own counts for it."""
+    counts: dict[str, int | str] = {}
+    for key, probe in (("dense", PROBES["dense_connections"][0]), ("conv", PROBES["conv1d_connections"][0])):
+        outcome = ctx.outcome(probe)  # not ctx.value: the other function's call explains nothing of this check
+        value = (outcome.measured or {}).get("value") if outcome.error is None else None
+        counts[key] = value if isinstance(value, int) and not isinstance(value, bool) else \
+            ("an error" if outcome.error else quote(value))
+    return {"kind": "connectivity", "inputs": 5, "kernel": 3, "student": counts}
+
+
 def _compare_values(ctx: Context, probes: list[Probe]) -> str:
     wrong = []
     for probe in probes:
@@ -219,6 +230,8 @@ def _compare_values(ctx: Context, probes: list[Probe]) -> str:
         if found != expected:
             wrong.append(f"{probe.call_text()}: expected {quote(expected)}, returned {quote(found)}")
     if wrong:
+        if probes[0].function in ("dense_connections", "conv1d_connections") and not probes[0].hidden:
+            ctx.attach(figure=_connectivity(ctx))
         more = f"\n  ... and {len(wrong) - 3} more" if len(wrong) > 3 else ""
         mistake = likely_mistake(ctx, probes[0].function)
         cause = f"\nLikely cause: {mistake}." if mistake else ""
