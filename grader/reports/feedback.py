@@ -57,7 +57,8 @@ pre { white-space: pre-wrap; margin: .2rem 0 0; font-size: 13px; background: #fa
       border-left: 3px solid #c62828; }
 .note { color: #555; font-style: italic; } img { max-width: 100%; border: 1px solid #eee; }
 section { background: #fafafa; border: 1px solid #eee; padding: .2rem 1rem 1rem; margin-top: 1.5rem; }
-section h2 { margin-top: .8rem; } .fix li { margin: .3rem 0; } .fix li::marker { color: #c62828; }
+section h2 { margin-top: .8rem; } .fix li { margin: .5rem 0; } .fix li::marker { color: #c62828; }
+.explains { color: #555; font-size: 13px; } figure { margin: .5rem 0; }
 """
 
 
@@ -124,7 +125,7 @@ def _summary_html(result: SubmissionResult) -> list[str]:
     if facts.causes:
         parts.append("<h3>What to fix</h3><ul class='fix'>")
         parts += [f"<li><b>{escape(c.assignment)}</b> {escape(summary.cause_text(c))} "
-                  f"<em>{escape(summary.explains_text(c))}</em></li>" for c in facts.causes]
+                  f"<br><em class='explains'>{escape(summary.explains_text(c))}</em></li>" for c in facts.causes]
         parts.append("</ul>")
     if facts.hidden:
         parts.append(f"<p class='note'>{escape(facts.hidden_text)}</p>")

@@ -124,7 +124,9 @@ def _png(figure_json: str) -> bytes:
             ax.set_ylim(-0.3, 1.3)
             ax.axis("off")
     elif kind == "block":
-        canvas, axes = plt.subplots(1, 2, figsize=(9, 5.2))
+        tallest = max(_extent(figure["student"])[1], _extent(figure["reference"])[1])
+        widest = max(_extent(figure["student"])[0], _extent(figure["reference"])[0])
+        canvas, axes = plt.subplots(1, 2, figsize=(min(3 + 2.4 * widest, 12), 1.2 + 1.1 * tallest))
         for ax, who, title in ((axes[0], "student", "yours"), (axes[1], "reference", "the reference's")):
             width, height = _extent(figure[who])
             _place(ax, figure[who], 0.0, 0.0, width)
@@ -189,7 +191,7 @@ def _box(ax: Any, item: dict[str, Any], centre: float, top: float) -> None:
                                 facecolor="#fde0e0" if differs else "#eef3fb",
                                 edgecolor="#c62828" if differs else "#6b8cc7", linewidth=2 if differs else 1))
     text = item["label"].replace(", ", "\n", 1) if len(item["label"]) > 16 else item["label"]
-    ax.text(centre, top - _BOX_H / 2, text, ha="center", va="center", fontsize=6.5)
+    ax.text(centre, top - _BOX_H / 2, text, ha="center", va="center", fontsize=7.5)
 
 
 def _field(ax: Any, size: list[int], field: dict[str, Any] | None, title: str) -> None:
@@ -206,7 +208,9 @@ def _field(ax: Any, size: list[int], field: dict[str, Any] | None, title: str) -
         xs = [w / 2 + jw * i for i in range(-(w // (2 * jw)), w // (2 * jw) + 1)]
         ys = [h / 2 + jh * i for i in range(-(h // (2 * jh)), h // (2 * jh) + 1)]
         ax.scatter([x for x in xs for _ in ys], [y for _ in xs for y in ys], s=4, color="#333333")
-        ax.set_title(f"{title}: {_pair(field['size'])}, units {_one(field['jump'])} apart", fontsize=10)
+        ax.scatter([w / 2], [h / 2], s=40, color="#c62828", zorder=3)  # the unit whose field is drawn
+        ax.set_title(f"{title}: {_pair(field['size'])} of the {h}x{w} input,\nunits {_one(field['jump'])} apart",
+                     fontsize=10)
         span = max(h, w, fh, fw) * 0.55
     else:
         ax.set_title(f"{title}: the whole input", fontsize=10)
