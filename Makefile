@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check calibrate hostile bench compat resolve lock lint clean
+.PHONY: demo test check calibrate hostile causes bench compat resolve lock lint clean
 
 # The course's own environment: the package's ranges (pyproject.toml), at the exact versions of constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -38,6 +38,11 @@ check: $(STAMP)
 # Every hostile fixture graded, and what stopped each (about 5 min); the assertions are in tests/test_hostile.py.
 hostile: $(STAMP)
 	$(BIN)/python -m benchmarks.hostile
+
+# How many items "What to fix" lists for each bug fixture (or CAUSES_ARGS=FOLDER), against how many mistakes it has
+# (about 5 min). Recorded in benchmarks/results/causes.txt; tests/test_rubrics.py asserts the same for the fixtures.
+causes: $(STAMP)
+	$(BIN)/python -m benchmarks.causes $(CAUSES_ARGS)
 
 # Speed and memory of grading, printed (about 20 min on 2 cores; BENCH_ARGS=--skip-batch: 6 min).
 bench: $(STAMP)

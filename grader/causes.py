@@ -64,6 +64,7 @@ class Reason:
     functions: tuple[str, ...] = ()
     kinds: frozenset[str] = frozenset()
     visible: bool = True  # said by a visible check (a hidden check's own words come last)
+    places: tuple[str, ...] = ()  # the words of the same mistake found in other places by the same check
 
 
 def explain(ctx: Context, category: str, description: str, hidden: bool, message: str) -> list[Reason]:
@@ -166,7 +167,9 @@ def _preferred(reasons: list[Reason], category: str) -> list[Reason]:
     """The reasons once each; of a check that prefers some layers' differences, only those if there are any."""
     first: dict[tuple[str, ...], Reason] = {}
     for reason in reasons:
-        first.setdefault(reason.key, reason)
+        kept = first.setdefault(reason.key, reason)
+        if kept is not reason and reason.text not in kept.places:  # the same mistake in another place: counted
+            first[reason.key] = dataclasses.replace(kept, places=kept.places + (reason.text,))
     reasons = list(first.values())
     structural = [r for r in reasons if r.key[0] == "structure"]
     for group in PREFERRED.get(category, ()):
@@ -236,7 +239,7 @@ def _cause(assignment: str, said: Reason, checks: list[CheckResult], reasons: li
     """A cause in the words of its first visible reason (`said`), with the checks it explains (each once)."""
     checks = list({id(c): c for c in checks}.values())
     functions = tuple(dict.fromkeys(f for r in [said, *(reasons or [])] for f in r.functions))
-    places = len({r.text for r in reasons or [] if r.visible and r.key[0] == "structure"})
+    places = len({t for r in reasons or [] if r.visible and r.key[0] == "structure" for t in (r.text, *r.places)})
     if places > 1:  # the same mistake in blocks of other widths, or after other layers
         said = dataclasses.replace(said, text=f"{said.text} (and in {places - 1} other place{'s' * (places > 2)})")
     return Cause(assignment, said.key[0], said.text, functions,

@@ -38,6 +38,7 @@ TABLE = {
             "recurrence in the wrong direction"]),
         "convolution_kernel_one_side.py": ({"values"}, ["conv2d_params(64, 128, (1, 3)): expected 24704, returned 8320",
                                                         "Likely cause: you use one side of the kernel twice"]),
+        "convolution_valid_extractor.py": ({"shape", "structure", "equivariance"}, ["'valid'", "padding='same'"]),
     }),
     "gap": Assignment(23, ("gap_tf_keras.py", "gap_aliases.py", "gap_sequential.py", "gap_notebook.ipynb",
                            "helper_module/gap.py", "shadowing_module/gap.py", "gap_compiled.py"), {
@@ -49,6 +50,8 @@ TABLE = {
         "gap_fixed_window.py": ({"shape", "invariance", "structure"}, ["AveragePooling2D 7x7", "moving one object"]),
         "gap_ignores_kernel_size.py": ({"params"}, ["gap_head seems to ignore its kernel_size argument"]),
         "gap_ignores_num_classes.py": ({"shape", "params"}, ["build_lenet_gap seems to ignore its num_classes"]),
+        "gap_global_max.py": ({"structure"}, ["expected GlobalAveragePooling2D, found GlobalMaxPooling2D"]),
+        "gap_no_relu.py": ({"structure"}, ["expected ReLU, found nothing"]),
     }, ("NotImplementedError", "GlobalAveragePooling2D")),
     "classic": Assignment(31, ("classic_equivalent.py", "classic_vgg_same_pools.py", "classic_compiled.py"), {
         "classic_vgg_missing_conv.py": ({"params", "structure", "macs", "receptive_field"},
@@ -59,6 +62,8 @@ TABLE = {
                                                           "found ReLU, MaxPooling2D"]),
         "classic_alexnet_224.py": ({"params", "shape", "macs"}, ["your AlexNet takes 224x224x3 inputs; the paper's "
                                                                  "takes 227x227x3", "(224 - 11) / 4 + 1 = 54.25"]),
+        "classic_vgg_one_dense.py": ({"params", "structure", "macs"}, ["Dense"]),
+        "classic_alexnet_small_pools.py": ({"structure", "receptive_field"}, ["expected MaxPooling2D 3x3, stride 2"]),
         "classic_alexnet_bn.py": ({"params", "structure", "macs"}, [
             "your AlexNet has 5 BatchNormalization layers; the paper's has none",
             "your AlexNet has 1 Dense layer fewer than the paper's 3"]),
@@ -86,6 +91,7 @@ TABLE = {
             "one branch is 10x10 where the others are 28x28", "MaxPooling2D's strides default to its pool size"]),
         "inception_projection_before_pool.py": ({"structure"}, [
             "pool branch: MaxPooling2D 3x3 comes after ReLU; it belongs before Conv2D 1x1"]),
+        "inception_reduce_swapped.py": ({"params", "structure", "shape"}, ["expected Conv2D 1x1, 96 filters"]),
         "inception_pool_proj_swapped.py": ({"structure"}, [
             "the 1x1 branch has the pool branch's number of filters and the pool branch the 1x1 branch's: the two are "
             "swapped"]),
@@ -100,6 +106,7 @@ TABLE = {
         "resnet_no_projection.py": ({"shape", "params", "structure"}, ["needs a projection"]),
         "resnet_projection_without_bn.py": ({"params", "structure"},
                                             ["projection shortcuts have no BatchNormalization"]),
+        "resnet_basic_no_second_bn.py": ({"params", "structure"}, ["expected BatchNormalization, found nothing"]),
         "resnet_conv_biases.py": ({"params"}, ["biases of the convolutions that feed a BatchNormalization"]),
         "resnet_stride_second_conv.py": ({"structure", "receptive_field", "macs"},
                                          ["the stride 2 is on the second convolution; it belongs on the first"]),
