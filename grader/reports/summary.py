@@ -101,6 +101,13 @@ def cause_text(cause: Cause, limit: int = 360) -> str:
     elif cause.source in ("value", "error") and cause.functions:
         text = first_line(cause.text, limit)
         text = text if text.startswith(cause.functions[0]) else f"{cause.functions[0]}: {text}"
+        lines = [x.strip() for x in cause.text.splitlines()]
+        where = next((x for x in lines[1:3] if ", line " in x and ": " in x), None)  # the runner's "file, line N"
+        hint = next((x for x in lines if x.startswith("Hint: ")), None)
+        if hint:  # before the place, which is left out first when the item must be short
+            text += f" {_sentence_end(hint)}"
+        if where:
+            text += f" At {_sentence_end(where)}"
     elif cause.source == "hidden":
         text = f"Hidden checks: {first_line(cause.text, limit)}" if cause.text else \
             f"Hidden checks of {_listed(list(cause.functions))} failed."
