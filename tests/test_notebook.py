@@ -37,7 +37,7 @@ def test_the_last_cell_grades_the_saved_notebook_and_shows_the_report(tmp_path, 
     if solved:
         assert "**Score: 23 / 23**" in text and "<b>23 / 23</b>" in html
     else:
-        assert "**Score: 23 / 23**" not in text and "### What to fix" in text and "found Conv2D 3x3" in text  # the cause
+        assert "**Score: 23 / 23**" not in text and "### What to fix" in text and "found Conv2D 3x3" in text  # cause
     assert "<iframe" in html and "data:image/png;base64," in html  # the page, training curves included
 
 
