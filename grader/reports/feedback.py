@@ -27,10 +27,11 @@ def write(result: SubmissionResult, folder: Path) -> Path:
             lines.append(f"| {mark} | {check.category}: {markdown(check.description)} | "
                          f"{check.score:g}/{check.max_score:g} |")
         lines.append("")
+        drawn: set[str] = set()  # one picture drawn once per assignment (two checks of one example)
         for number, check in enumerate(assignment.checks):
             if check.output and not check.passed:
                 lines += [f"### {check.category}: {markdown(check.description)}", "", *fence(check.output), ""]
-                if check.data and "figure" in check.data:
+                if check.data and "figure" in check.data and _once(check.data["figure"], drawn):
                     image = picture_name(assignment.name, number, check)
                     (folder / image).write_bytes(pictures.draw(check.data["figure"]))
                     lines += [f"![{markdown(pictures.describe(check.data['figure']))}]({image})", ""]
@@ -60,6 +61,14 @@ section { background: #fafafa; border: 1px solid #eee; padding: .2rem 1rem 1rem;
 section h2 { margin-top: .8rem; } .fix li { margin: .5rem 0; } .fix li::marker { color: #c62828; }
 .explains { color: #555; font-size: 13px; } figure { margin: .5rem 0; }
 """
+
+
+def _once(figure: dict, drawn: set[str]) -> bool:
+    key = json.dumps(figure, sort_keys=True)
+    if key in drawn:
+        return False
+    drawn.add(key)
+    return True
 
 
 def picture_name(assignment: str, number: int, check: CheckResult) -> str:

@@ -95,7 +95,7 @@ def _png(figure_json: str) -> bytes:
             ax.barh([i + 0.38 * offset for i in range(2)], values, height=0.36, label=label, color=colour)
         ax.set_yticks([0.19, 1.19], names)
         ax.set_xlabel("million multiply-accumulates per image")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.grid(axis="x", alpha=0.3)
     elif kind == "gradients":
         canvas, ax = plt.subplots(figsize=(7, 3.4))
