@@ -41,6 +41,7 @@ hostile: $(STAMP)
 
 # How many items "What to fix" lists for each bug fixture (or CAUSES_ARGS=FOLDER), against how many mistakes it has
 # (about 5 min). Recorded in benchmarks/results/causes.txt; tests/test_rubrics.py asserts the same for the fixtures.
+# CAUSES_ARGS=benchmarks/single_mistakes: 12 submissions no test reads (benchmarks/results/causes-single-mistakes.txt).
 causes: $(STAMP)
 	$(BIN)/python -m benchmarks.causes $(CAUSES_ARGS)
 

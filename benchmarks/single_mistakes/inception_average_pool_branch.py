@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 from keras import layers
+
+
 def _conv(x, filters: int, kernel_size: int, strides: int = 1):
     return layers.Conv2D(filters, kernel_size, strides=strides, padding="same", activation="relu")(x)
 

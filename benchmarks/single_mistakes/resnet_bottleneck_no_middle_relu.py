@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 from keras import layers
+
 STAGES = {18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3]}
 STAGE_FILTERS = (64, 128, 256, 512)
 
