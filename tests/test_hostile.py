@@ -365,6 +365,17 @@ def test_a_returned_string_is_quoted_within_a_budget() -> None:
     assert sum("more characters not shown" in c.output for c in values) >= 3
 
 
+def test_returned_text_is_drawn_and_shown_as_text(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, [str(HOSTILE / "convolution_mathtext.py"), "-a", "convolution", "-q", "--json",
+                                    str(out / "results.json"), "--feedback", str(out / "feedback")])
+    assert run.exit_code == 0, run.output  # mathtext once raised a ParseException while drawing (exit 3)
+    assert list((out / "feedback").glob("convolution-*-values.png"))  # the connectivity picture, drawn
+    drawn = [t for t in json.loads((out / "results.json").read_text())["tests"] if t.get("output_format") == "html"]
+    assert drawn and all("<img src=x" not in t["output"] and "&lt;img src=x" in t["output"] for t in drawn)
+    assert "<img src=x" not in (out / "feedback" / "feedback.html").read_text()
+
+
 def test_hostile_text_reaches_no_output_raw(tmp_path: Path) -> None:
     from xml.etree import ElementTree
 

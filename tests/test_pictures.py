@@ -47,3 +47,10 @@ def test_each_picture_says_in_words_what_it_shows() -> None:
                           "Conv2D 3x3] merged by Add -> ReLU (differs).")
     with pytest.raises(ValueError, match="unknown figure kind"):
         pictures.describe({"kind": "pie"})
+
+
+def test_text_a_student_returned_is_drawn_as_text_not_parsed() -> None:
+    hostile = {"kind": "connectivity", "inputs": 5, "kernel": 3,
+               "student": {"dense": "'$\\\\undefined{x}$ ^_^ $$'", "conv": "'\\\\frac{'"}}
+    assert pictures.draw(hostile).startswith(b"\x89PNG")  # mathtext would raise a ParseException
+    assert "yours counts '$\\\\undefined{x}$ ^_^ $$'" in pictures.describe(hostile)

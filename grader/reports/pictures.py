@@ -78,9 +78,14 @@ def _png(figure_json: str) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
+    # Text is drawn as given: a count a student's function returned ("$\\undefined$") is never parsed as mathtext.
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _drawn(json.loads(figure_json))
+
+
+def _drawn(figure: dict[str, Any]) -> bytes:
     import matplotlib.pyplot as plt
 
-    figure = json.loads(figure_json)
     kind = figure["kind"]
     if kind == "receptive_field":
         canvas, axes = plt.subplots(1, 2, figsize=(7, 3.6))
