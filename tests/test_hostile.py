@@ -376,6 +376,13 @@ def test_returned_text_is_drawn_and_shown_as_text(tmp_path: Path) -> None:
     assert "<img src=x" not in (out / "feedback" / "feedback.html").read_text()
 
 
+def test_a_deep_head_fails_its_layers_check_without_a_drawing() -> None:
+    result = graded(HOSTILE / "gap_deep_head.py", "gap")
+    layers = [c for c in result.checks if c.category == "structure" and not c.passed]
+    assert layers and all("figure" not in (c.data or {}) for c in layers)  # 400 layers are not drawn
+    assert len(result.causes) == 1  # one mistake, however many times it repeats
+
+
 def test_hostile_text_reaches_no_output_raw(tmp_path: Path) -> None:
     from xml.etree import ElementTree
 
