@@ -106,3 +106,13 @@ def test_a_cause_is_said_in_whole_sentences(output: str) -> None:
     kept = [w.strip(".,;:-") for w in line.replace("…", "").split()]
     if len(said) > 1:  # only a single word longer than the limit is ever cut
         assert all(w in said or not w for w in kept), [w for w in kept if w not in said]
+
+
+def test_a_file_that_does_not_load_is_one_short_item() -> None:
+    load = CheckResult("gap", "load", "the file runs", 0, 0, False, "gap.py line 3: invalid syntax")
+    found = causes.gather("gap", [(load, []), (_check("params: a"), []), (_check("values: b", 2), []),
+                                  (_check("shape: c", hidden=True), [])])
+    assert len(found) == 1 and found[0].source == "load"
+    assert summary.cause_text(found[0]) == "gap.py line 3: invalid syntax."
+    assert summary.explains_text(found[0]) == ("Until the file loads, none of gap's checks can be graded: 2 checks "
+                                               "and 1 hidden, 4 points.")

@@ -114,7 +114,7 @@ def cause_text(cause: Cause, limit: int = 360) -> str:
     else:
         text = first_line(cause.text, limit)
     effects = [_EFFECTS[c] for c in cause.categories if c in _EFFECTS]
-    if len(effects) > 1:
+    if len(effects) > 1 and cause.source != "load":  # a file that does not load changes nothing: it is not graded
         text += f" This one mistake changes {_listed(effects)}."
     point = lecture_point(cause) if cause.source == "structure" else None
     return _shortened(text + (f" {point}" if point else ""), limit + 240)
@@ -122,6 +122,10 @@ def cause_text(cause: Cause, limit: int = 360) -> str:
 
 def explains_text(cause: Cause) -> str:
     """Which checks a cause explains and the points at stake, in one sentence."""
+    if cause.source == "load":
+        hidden = f" and {cause.hidden} hidden" if cause.hidden else ""
+        return (f"Until the file loads, none of {cause.assignment}'s checks can be graded: {len(cause.checks)} "
+                f"checks{hidden}, {cause.points:g} points.")
     parts = []
     if cause.checks:
         parts.append(f"{len(cause.checks)} check{'s' if len(cause.checks) > 1 else ''} "
