@@ -19,7 +19,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from grader.analysis.structure import Difference, decompose, structure_diff
+from grader.analysis.structure import Difference, structure_diff
 from grader.registry import Context, Probe
 from grader.results import Cause, CheckResult
 
@@ -95,7 +95,7 @@ def _of_probe(ctx: Context, probe: Probe, category: str, message: str) -> list[R
         built = _graphed(ctx, lambda p: p.function == probe.function)
         lines = [_structural(line, p.function) for p in built for line in differences(ctx, p)]
         if lines:
-            return [r for r in lines if _relevant_reason(r, RELEVANT.get(category))] or lines
+            return [r for r in lines if _relevant(r.kinds, RELEVANT.get(category))] or lines
         # the same error at other sizes is one cause (Keras's "incompatible shapes (8, 8, 128) and (16, 16, 64)")
         error = re.sub(r"\d+", "N", (outcome.error or f"returned {outcome.returned}").strip().splitlines()[0])
         return [Reason(("error", error), message or f"{probe.function} failed", (probe.function,))]
@@ -105,23 +105,19 @@ def _of_probe(ctx: Context, probe: Probe, category: str, message: str) -> list[R
     if relevant is not None and not relevant:
         return []
     graphs = [probe] if "graph" in outcome.measured else _graphed(ctx, lambda p: p.function == probe.function)
-    lines = [line for graphed in graphs for line in differences(ctx, graphed)]
+    lines = [_structural(line, graphed.function) for graphed in graphs for line in differences(ctx, graphed)]
     if graphs and not lines and any(not _same(ctx, g) for g in graphs):
         return _elsewhere(ctx, probe, category)  # it differs where the diff cannot say: look at the other functions
-    return [_structural(line, graphed.function) for graphed in graphs for line in differences(ctx, graphed)
-            if _relevant(line, relevant)]
+    return [r for r in lines if _relevant(r.kinds, relevant)]
 
 
 def _structural(line: Difference, function: str) -> Reason:
     return Reason(("structure", line.key), str(line), (function,), line.kinds)
 
 
-def _relevant(line: Difference, relevant: frozenset[str] | None) -> bool:
-    return bool(line.kinds) and (relevant is None or bool(line.kinds & relevant))
-
-
-def _relevant_reason(reason: Reason, relevant: frozenset[str] | None) -> bool:
-    return bool(reason.kinds) and (relevant is None or bool(reason.kinds & relevant))
+def _relevant(kinds: frozenset[str], relevant: frozenset[str] | None) -> bool:
+    """Whether a difference about layers of these kinds can change what a check of a category measures."""
+    return bool(kinds) and (relevant is None or bool(kinds & relevant))
 
 
 def _graphed(ctx: Context, which) -> list[Probe]:
@@ -135,7 +131,7 @@ def _elsewhere(ctx: Context, probe: Probe, category: str) -> list[Reason]:
     line of the diff can say, is most likely built from."""
     relevant = RELEVANT.get(category)
     return [_structural(line, p.function) for p in _graphed(ctx, lambda p: p.function != probe.function)
-            for line in differences(ctx, p) if _relevant(line, relevant)]
+            for line in differences(ctx, p) if _relevant(line.kinds, relevant)]
 
 
 def _same(ctx: Context, probe: Probe) -> bool:
@@ -150,7 +146,7 @@ def differences(ctx: Context, probe: Probe) -> list[Difference]:
         lines: list[Difference] = []
         if not _same(ctx, probe):
             student, reference = ctx.student_graph(probe), ctx.reference_graph(probe)
-            lines = structure_diff(decompose(reference), decompose(student))
+            lines = structure_diff(*ctx.decomposed(probe))
             inputs = [[n.settings.get("shape") for n in g.nodes if n.kind == "input"] for g in (reference, student)]
             if inputs[0] != inputs[1] and len(inputs[0]) == len(inputs[1]) == 1:
                 lines.insert(0, Difference(f"the input is {_size(inputs[1][0])}; the assignment's is "
@@ -204,30 +200,29 @@ def gather(assignment: str, judged: list[tuple[CheckResult, list[Reason]]]) -> t
 def _merged(causes: tuple[Cause, ...]) -> tuple[Cause, ...]:
     """Structural differences that fail exactly the same checks are one item: the checks cannot tell them apart
     (LeNet-5 with ReLU and max pooling fails only the layers' check). So is an input of fixed size that fails no check
-    another difference does not."""
+    another difference does not: it is what that difference needed (a Dense head needs one)."""
     structural = [c for c in causes if c.source == "structure"]
-    into: dict[int, int] = {}
-    for i, cause in enumerate(structural):
-        # a fixed input size that fails nothing more than another difference is what that difference needed (a
-        # Dense head needs one); two differences that fail the same checks the checks cannot tell apart
-        wider = [j for j, other in enumerate(structural) if j != i and _within(cause, other)
-                 and (cause.kinds == ("input",) or _within(other, cause))
-                 and not (_within(other, cause) and j > i)]  # of two equal ones, the first keeps the item
-        if wider:
-            into[i] = max(wider, key=lambda j: (len(structural[j].checks), structural[j].hidden, -j))
-    for i in list(into):
-        while into.get(into[i]) is not None and into[into[i]] != i:
-            into[i] = into[into[i]]
-    kept = {i: c for i, c in enumerate(structural) if i not in into}
+
+    def whole_of(i: int) -> int | None:
+        """The widest cause the `i`th joins, the first of equal ones (so that joining never goes round)."""
+        part = structural[i]
+        wholes = [j for j, whole in enumerate(structural) if j != i and _within(part, whole)
+                  and (part.kinds == ("input",) or _within(whole, part)) and not (_within(whole, part) and j > i)]
+        return min(wholes, key=lambda j: (-len(structural[j].checks), -structural[j].hidden, j), default=None)
+
+    into = {i: whole_of(i) for i in range(len(structural))}
+    kept = {i: cause for i, cause in enumerate(structural) if into[i] is None}
     for i, j in into.items():
-        if j in kept:
+        while j is not None and j not in kept:
+            j = into[j]
+        if j is not None:
             part, whole = structural[i], kept[j]
             kept[j] = dataclasses.replace(whole, text=f"{whole.text}; {part.text}",
                                           functions=tuple(dict.fromkeys(whole.functions + part.functions)),
                                           kinds=tuple(sorted(set(whole.kinds) | set(part.kinds))))
-    order = {id(c): i for i, c in enumerate(structural)}
-    return tuple(kept[order[id(c)]] if c.source == "structure" else c for c in causes
-                 if c.source != "structure" or order[id(c)] in kept)
+    at = {id(c): i for i, c in enumerate(structural)}
+    return tuple(c if c.source != "structure" else kept[at[id(c)]] for c in causes
+                 if c.source != "structure" or at[id(c)] in kept)
 
 
 def _within(part: Cause, whole: Cause) -> bool:

@@ -289,6 +289,7 @@ class Context:
         self.read: list[Probe] = []  # the probes the current check read, in order (`hidden_cause`)
         self.failed: list[tuple[str, str]] = []  # ("category: description", first line) of visible checks failed
         self.differences: dict[str, list[Any]] = {}  # probe id: its structural differences (`grader.causes`)
+        self._decomposed: dict[str, tuple[Any, Any]] = {}
 
     def attach(self, **data: Any) -> None:
         """Data for the renderers beside the message (e.g. training curves for a plot)."""
@@ -333,6 +334,15 @@ class Context:
         from grader.analysis.graph import Graph
 
         return Graph.from_data(self.reference(probe, "graph"))
+
+    def decomposed(self, probe: Probe) -> tuple[Any, Any]:
+        """The reference's and the student's model as steps and parallel sections (`structure.decompose`), once per
+        grading: the layers' check and what explains the failed checks (`grader.causes`) read the same."""
+        if probe.id not in self._decomposed:
+            from grader.analysis.structure import decompose
+
+            self._decomposed[probe.id] = (decompose(self.reference_graph(probe)), decompose(self.student_graph(probe)))
+        return self._decomposed[probe.id]
 
     def reference(self, probe: Probe, measurement: str) -> Any:
         return self._reference[probe.id][measurement]

@@ -166,7 +166,7 @@ class Difference(str):
                 ) -> Difference:
         line = super().__new__(cls, text)
         line.kinds = frozenset(kinds)
-        line.key = key if key is not None else _PADDING.sub("", _FILTERS.sub("N filters", text))
+        line.key = key if key is not None else _widthless(text)
         return line
 
 
@@ -389,7 +389,7 @@ def _across(ops: list[tuple[str, int, int, int, int]], at: int, expected: tuple[
     gone, come = (expected[a0:a1], found[f0:f1]) if op1 == "delete" else (expected[e0:e1], found[b0:b1])
     before, after = ("before", "after") if op1 == "delete" else ("after", "before")
     text = f"expected {_text(gone)} {before} {middle}, found {_text(come)} {after} it"
-    return text, _kinds(gone) | _kinds(come), _PADDING.sub("", _FILTERS.sub("N filters", text))
+    return text, _kinds(gone) | _kinds(come), _widthless(text)
 
 
 def _moot(a: Step, b: Step) -> bool:
@@ -464,6 +464,11 @@ def _diff_parallel(expected: Parallel, found: Parallel, where: str, lines: list[
 
 
 _FILTERS = re.compile(r"(\d+) filters")
+
+
+def _widthless(text: str) -> str:
+    """A diff line without its filter counts and paddings: the same mistake in blocks of other widths and sizes."""
+    return _PADDING.sub("", _FILTERS.sub("N filters", text))
 
 
 def _filters_only(expected: tuple[Item, ...], found: tuple[Item, ...]) -> tuple[str, str] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 
 from grader.reports.escape import terminal as _safe
+from grader.reports.summary import cause_text, explains_text
 from grader.results import AssignmentResult, SubmissionResult
 
 _WIDTH = 100
@@ -43,8 +44,6 @@ def _assignment(assignment: AssignmentResult, color: bool) -> list[str]:
                 wrapped = textwrap.wrap(paragraph, _WIDTH - 14, subsequent_indent="  ") or [""]
                 lines += [" " * 14 + w for w in wrapped]
     if assignment.causes:
-        from grader.reports.summary import cause_text, explains_text
-
         lines.append("  what to fix (each mistake once):")
         for cause in assignment.causes:
             wrapped = textwrap.wrap(_safe(f"{cause_text(cause)} {explains_text(cause)}"), _WIDTH - 6)

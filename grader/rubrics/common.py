@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from grader.analysis.params import diagnose
-from grader.analysis.structure import chain_diff, decompose, marked, structure_diff
+from grader.analysis.structure import chain_diff, marked, structure_diff
 from grader.convergence import verdict
 from grader.registry import Context, Fail, Judge, Probe
 
@@ -49,7 +49,7 @@ def compare_layers(ctx: Context, probe: Probe, what: str) -> str:
         if len(found["labels"]) <= 8:
             return f"{what}: " + " -> ".join(found["labels"])
         return f"{what}: the same {len(found['labels'])} layers as the reference, arranged equivalently"
-    expected_items, found_items = decompose(ctx.reference_graph(probe)), decompose(ctx.student_graph(probe))
+    expected_items, found_items = ctx.decomposed(probe)
     lines = structure_diff(expected_items, found_items)
     # a block or a head, yours as small: a drawing of thousands of a student's layers would take the grader's time
     if max(len(expected["labels"]), len(found["labels"])) <= BLOCK_PICTURE_LAYERS:
