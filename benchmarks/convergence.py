@@ -83,7 +83,7 @@ def export(out: Path) -> None:
 
 
 def _passes(case: dict[str, Any], run: dict[str, Any], reference: dict[str, Any]) -> bool:
-    from grader.convergence import Margins, verdict
+    from grader.margins import Margins, verdict
 
     return verdict(run, reference, Margins(**case["margins"]), run["profile"]) is None
 

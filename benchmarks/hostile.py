@@ -13,9 +13,10 @@ import argparse
 import time
 from pathlib import Path
 
-from grader import sandbox
 from grader.grading import grade_submission
 from grader.reports.escape import terminal
+from grader.sandbox import isolation
+from grader.sandbox.limits import Limits
 
 HOSTILE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "hostile"
 
@@ -24,13 +25,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=20.0)
     args = parser.parse_args(argv)
-    protections = sandbox.isolation()
+    protections = isolation.current()
     print(f"namespaces and unprivileged user: {'yes' if protections.namespaces else 'no: ' + protections.reason}")
     print(f"{'fixture':<28} {'score':>7} {'seconds':>8}  what the student reads first")
     for path in sorted(HOSTILE.glob("*.py")):
         assignment = path.stem.split("_")[0]
         start = time.monotonic()
-        result = grade_submission(path, [assignment], sandbox.Limits(timeout=args.timeout, memory_mb=1500))
+        result = grade_submission(path, [assignment], Limits(timeout=args.timeout, memory_mb=1500))
         graded = result.assignments[0]
         failed = next((c for c in graded.checks if not c.passed and not c.hidden), None)
         first = terminal((failed.output.splitlines() or [""])[0][:110]) if failed else "every check passed"

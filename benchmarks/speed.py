@@ -183,7 +183,7 @@ def make_class(root: Path, submission: Path, students: int) -> dict[str, int]:
 def batch_once(root: Path, cache: Path, out: Path, jobs: int) -> dict[str, Any]:
     """One `grade batch`: its time, its largest process, and per worker the largest grader process, child and fork
     server (sampled while it runs)."""
-    servers = _Sampler("grader.forkserver")
+    servers = _Sampler("grader.sandbox.forkserver")
     servers.start()
     try:
         with _memory_group() as group:

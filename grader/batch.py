@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import UsageError
-from grader.sandbox import Limits
+from grader.sandbox.limits import Limits
 
 _MAX_UNZIPPED_BYTES = 50_000_000
 

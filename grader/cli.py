@@ -12,7 +12,7 @@ import click
 
 from grader import errors
 from grader.reports import escape, gradescope, terminal
-from grader.sandbox import Limits
+from grader.sandbox.limits import Limits
 
 
 class _DefaultGroup(click.Group):

@@ -11,18 +11,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader import causes, sandbox, timing
+from grader import causes, timing
 from grader.errors import LoadError, UsageError
 from grader.reference import artifact_path, reference_measurements
-from grader.registry import Context, Fail, Rubric
+from grader.registry import Context, Fail, Rubric, RubricError
 from grader.results import AssignmentResult, CheckResult, SubmissionResult
 from grader.rubrics import RUBRICS
 from grader.runner import ProbeRun, run_assignments
+from grader.sandbox import isolation, system
+from grader.sandbox.limits import Limits
 from grader.submission import StudentSource, candidate_files, load, locate, matches, started
 
 
 def grade_submission(path: Path, assignments: list[str] | None = None,
-                     limits: sandbox.Limits | None = None, profile: str = "quick",
+                     limits: Limits | None = None, profile: str = "quick",
                      trust_custom_layers: bool = False, only_present: bool = False) -> SubmissionResult:
     """Grade the assignments of one submission folder or file.
 
@@ -37,7 +39,7 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
     run in a new child.
     """
     start = time.monotonic()
-    limits = limits or sandbox.Limits()
+    limits = limits or Limits()
     if not path.exists():
         raise UsageError(f"no such file or folder: {path}")
     names = _assignments_of(path, assignments)
@@ -68,11 +70,11 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
     runs = run_assignments(sources, folder, limits, profile=profile, trust_child=trust_custom_layers, max_params=caps)
     for rubric, source in sources:
         results[rubric.name] = _judged(rubric, source, runs[rubric.name], references[rubric.name], profile)
-    extra = {"profile": profile, "protections": sandbox.isolation().describe(),
+    extra = {"profile": profile, "protections": isolation.current().describe(),
              "trusted_custom_layers": trust_custom_layers, "missing": missing,
              "time_limit_s": round(limits.timeout, 1), "machine_slowdown": round(slowdown, 2),
              "time_limit_ceiling_s": None if cap is None else round(cap, 1),
-             "grader_peak_mb": sandbox.system.peak_rss_mb()}
+             "grader_peak_mb": system.peak_rss_mb()}
     return SubmissionResult(str(path), tuple(results[n] for n in names), time.monotonic() - start, extra)
 
 
@@ -146,6 +148,8 @@ def _judge(rubric: Rubric, spec, context: Context) -> tuple[CheckResult, list[ca
         message, passed = spec.function(context) or "", True
     except Fail as exc:
         message, passed, public = str(exc), False, exc.public
+    except RubricError:  # the rubric reads what its probe does not measure: the grader's fault, never a lost point
+        raise
     except Exception as exc:  # a check must never take the grade down with it
         message, passed = f"the grader could not complete this check ({type(exc).__name__}: {exc})", False
     if not passed and not spec.hidden:

@@ -8,23 +8,22 @@ student code runs here, so nothing the student patched can change a figure.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from grader.analysis.graph import trace
+from grader.analysis.graph import Graph, trace
 from grader.analysis.macs import ShapeUnknown, count_macs
 from grader.analysis.params import count_params
 from grader.analysis.receptive_field import Field, feature_field
 from grader.analysis.structure import layer_labels, signature
 
 _FORBIDDEN_CLASSES = {"Lambda", "TFOpLambda"}
-
-# Measurements that run the model and look at the numbers it gives, so need its real initialisers.
-VALUE_MEASURES = frozenset({"probabilities", "invariance", "equivariance", "gradients", "convergence"})
 
 _ZEROS = {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": None}
 
@@ -264,49 +263,131 @@ def input_channels(model: Any) -> int:
     return int(shape[-1])
 
 
+class Subject:
+    """A rebuilt model being measured: its graph and receptive field, traced once for every measure that reads them."""
+
+    def __init__(self, model: Any, sizes: tuple[tuple[int, int], ...]) -> None:
+        self.model = model
+        self.sizes = sizes
+
+    @functools.cached_property
+    def graph(self) -> Graph:
+        return trace(self.model)
+
+    @functools.cached_property
+    def field(self) -> Field | None:
+        return feature_field(self.graph)
+
+    @functools.cached_property
+    def graph_data(self) -> dict[str, Any]:
+        return self.graph.to_data()
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A measurement a probe may ask for, declared once (`MEASURES`): the rubric's probes are checked against it when
+    declared, the child and the grader's rebuild take it by it, and a check may read only the keys it provides."""
+
+    name: str
+    provides: tuple[str, ...]  # the keys it adds to a probe's measurements: what a check may read
+    runs_model: bool  # it runs the model on numbers, so the model keeps its real initialisers (child and rebuild)
+    taken_by: str  # "rebuild" (`take`, on the grader's own rebuild), "training" (`grader.convergence`), "child"
+    take: Callable[[Subject], dict[str, Any]] | None = None
+
+
+MEASURES: dict[str, Measure] = {}
+
+
+def _declare(name: str, *, provides: tuple[str, ...] | None = None, runs_model: bool = False
+             ) -> Callable[[Callable[[Subject], dict[str, Any]]], Callable[[Subject], dict[str, Any]]]:
+    def register(take: Callable[[Subject], dict[str, Any]]) -> Callable[[Subject], dict[str, Any]]:
+        MEASURES[name] = Measure(name, provides or (name,), runs_model, "rebuild", take)
+        return take
+    return register
+
+
+@_declare("params", provides=("graph", "params"))
+def _params(subject: Subject) -> dict[str, Any]:
+    # Counted from the model's own weights, so that a layer the graph walk does not know is still counted.
+    model = subject.model
+    counted = count_params(subject.graph)
+    return {"graph": subject.graph_data, "params": {
+        "trainable": sum(int(np.prod(w.shape)) for w in model.trainable_weights),
+        "non_trainable": sum(int(np.prod(w.shape)) for w in model.non_trainable_weights),
+        "layers": [[label, t + n] for label, t, n in counted.per_node],
+    }}
+
+
+@_declare("structure", provides=("graph", "structure"))
+def _structure(subject: Subject) -> dict[str, Any]:
+    graph = subject.graph
+    return {"graph": subject.graph_data, "structure": {
+        "signature": signature(graph), "labels": layer_labels(graph), "kinds": sorted(n.kind for n in graph.nodes)}}
+
+
+@_declare("macs")
+def _macs(subject: Subject) -> dict[str, Any]:
+    try:
+        macs = count_macs(subject.graph)
+        return {"macs": {"total": macs.total, "other": macs.other_total}}
+    except ShapeUnknown as exc:
+        return {"macs": {"error": str(exc)}}
+
+
+@_declare("outputs")
+def _outputs(subject: Subject) -> dict[str, Any]:
+    return {"outputs": [[d if d is None else int(d) for d in o.shape] for o in subject.model.outputs]}
+
+
+@_declare("field")
+def _field(subject: Subject) -> dict[str, Any]:
+    return {"field": _field_data(subject.field)}
+
+
+@_declare("shapes")
+def _shapes_of(subject: Subject) -> dict[str, Any]:
+    return {"shapes": _shapes(subject.model, subject.sizes)}
+
+
+@_declare("probabilities", runs_model=True)
+def _probabilities_of(subject: Subject) -> dict[str, Any]:
+    return {"probabilities": _probabilities(subject.model, subject.sizes[0])}
+
+
+@_declare("invariance", runs_model=True)
+def _invariance_of(subject: Subject) -> dict[str, Any]:
+    return {"invariance": _invariance(subject.model, subject.field)}
+
+
+@_declare("equivariance", runs_model=True)
+def _equivariance_of(subject: Subject) -> dict[str, Any]:
+    return {"equivariance": _equivariance(subject.model, subject.field)}
+
+
+@_declare("gradients", runs_model=True)
+def _gradients_of(subject: Subject) -> dict[str, Any]:
+    return {"gradients": _gradients(subject.model, subject.sizes[0])}
+
+
+MEASURES["convergence"] = Measure("convergence", ("convergence",), True, "training")  # grader.convergence.train
+MEASURES["value"] = Measure("value", ("value",), False, "child")  # what a plain function returned
+
+# Measurements that run the model and look at the numbers it gives, so need its real initialisers.
+VALUE_MEASURES = frozenset(m.name for m in MEASURES.values() if m.runs_model)
+
+
+def provided(measures: tuple[str, ...] | list[str]) -> frozenset[str]:
+    """The keys a probe with these measures has, that a check may read."""
+    return frozenset(key for name in measures for key in MEASURES[name].provides)
+
+
 def measure(model: Any, sizes: tuple[tuple[int, int], ...], wanted: tuple[str, ...]) -> dict[str, Any]:
-    """The measurements named in `wanted`, as plain JSON-able data."""
-    graph = trace(model)
-    field = feature_field(graph)
+    """The measurements named in `wanted` that are taken on a rebuilt model, as plain JSON-able data."""
+    subject = Subject(model, sizes)
     out: dict[str, Any] = {}
-    if "params" in wanted or "structure" in wanted:
-        out["graph"] = graph.to_data()
-    if "params" in wanted:
-        # Counted from the model's own weights, so that a layer the graph walk does not know is still counted.
-        trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-        frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
-        counted = count_params(graph)
-        out["params"] = {
-            "trainable": trainable,
-            "non_trainable": frozen,
-            "layers": [[label, t + n] for label, t, n in counted.per_node],
-        }
-    if "structure" in wanted:
-        out["structure"] = {
-            "signature": signature(graph),
-            "labels": layer_labels(graph),
-            "kinds": sorted(n.kind for n in graph.nodes),
-        }
-    if "macs" in wanted:
-        try:
-            macs = count_macs(graph)
-            out["macs"] = {"total": macs.total, "other": macs.other_total}
-        except ShapeUnknown as exc:
-            out["macs"] = {"error": str(exc)}
-    if "outputs" in wanted:
-        out["outputs"] = [[d if d is None else int(d) for d in o.shape] for o in model.outputs]
-    if "field" in wanted:
-        out["field"] = _field_data(field)
-    if "shapes" in wanted:
-        out["shapes"] = _shapes(model, sizes)
-    if "probabilities" in wanted:
-        out["probabilities"] = _probabilities(model, sizes[0])
-    if "invariance" in wanted:
-        out["invariance"] = _invariance(model, field)
-    if "equivariance" in wanted:
-        out["equivariance"] = _equivariance(model, field)
-    if "gradients" in wanted:
-        out["gradients"] = _gradients(model, sizes[0])
+    for declared in MEASURES.values():
+        if declared.name in wanted and declared.take is not None:
+            out.update(declared.take(subject))
     return out
 
 

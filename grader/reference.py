@@ -18,7 +18,7 @@ from grader import locations, timing
 from grader.errors import GraderError
 from grader.registry import Rubric
 from grader.runner import run_probes
-from grader.sandbox import Limits
+from grader.sandbox.limits import Limits
 from grader.submission import load
 
 

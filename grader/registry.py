@@ -1,7 +1,10 @@
 """Rubrics, probes and checks: how an assignment declares what is called and what is graded.
 
-A rubric module declares *probes* (calls of the student's functions with given arguments, run in the child)
-and *checks* (judgements over what the probes measured, run here), next to each other:
+A rubric module declares *probes* (calls of the student's functions with given arguments, run in the child, each
+taking some of the measures of `grader.measure.MEASURES`) and *checks* (judgements over what the probes measured,
+run here), next to each other. Every check is declared with `Rubric.check`, over a judge of its own or over a shared
+*judgement* (a function decorated with `judgement`, bound to its probe); what is hidden from students is declared in
+a `with RUBRIC.hidden():` block, which a student release leaves out:
 
     RUBRIC = Rubric("gap", functions=("gap_head", "build_lenet_gap"))
     LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, measures=("params",))
@@ -9,25 +12,39 @@ and *checks* (judgements over what the probes measured, run here), next to each 
     @RUBRIC.check("params", "build_lenet_gap(10) trainable", points=1)
     def lenet_params(ctx):
         ...  # return a message on success, raise Fail("...") otherwise
+
+    RUBRIC.check("params", "build_lenet_gap(10, 1)", points=1, judge=params_match(LENET, "build_lenet_gap(10, 1)"))
+
+    with RUBRIC.hidden():
+        OTHER = RUBRIC.probe("build_lenet_gap", num_classes=5, measures=("params",))
+        RUBRIC.check("params", "build_lenet_gap with other arguments", points=1, judge=params_match(OTHER, "..."))
+
+A check may read only what its probes measure: where that can be told from the judge's source (a probe named in it,
+or bound to a judgement) a wrong read is an error when the rubric is imported, and anywhere else a `RubricError` (the
+grader's fault, never the student's) when the check runs.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import dataclasses
+import functools
 import hashlib
+import inspect
 import json
 import math
 import reprlib
-from collections.abc import Callable
+import textwrap
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grader.contract import ProbeCall
-from grader.convergence import Margins
+from grader.margins import Margins
+from grader.measure import MEASURES, VALUE_MEASURES, provided
 
-# What a probe may ask the grader to measure (grader.measure.measure), train on and build around student code.
-MEASURES = ("params", "structure", "macs", "outputs", "field", "shapes", "probabilities", "invariance",
-            "equivariance", "gradients", "convergence", "value")
+# What a probe may train on and build around student code.
 DATASETS = ("mnist", "digits", "shapes")  # grader.datasets.LOADERS
 HARNESSES = ("inception_network", "resnet_network")  # builders in grader.harness
 
@@ -36,6 +53,11 @@ if TYPE_CHECKING:
 
 CATEGORIES = ("load", "api", "values", "shape", "params", "receptive_field", "macs", "structure", "invariance",
               "equivariance", "gradient_flow", "convergence")
+
+
+class RubricError(ValueError):
+    """A rubric that reads what its probes do not measure, or declares a name that does not exist: the grader's
+    fault, raised when the rubric is imported or, failing that, when the check runs (never a student's lost point)."""
 
 
 class Fail(Exception):
@@ -66,8 +88,8 @@ class Probe:
     dataset: str | None = None  # what the "convergence" measurement trains on
     training: dict[str, Any] = field(default_factory=dict)  # overrides of the profile's budget, e.g. batch_size
     value: bool = False  # a plain function: what it returns is the result (a number, a list)
-    margins: Margins | None = None  # how a "convergence" measurement is judged (grader.convergence.verdict)
-    hidden: bool = False  # run only for hidden checks, in a child of its own (`runner.run_assignments`)
+    margins: Margins | None = None  # how a "convergence" measurement is judged (grader.margins.verdict)
+    hidden: bool = False  # declared in `Rubric.hidden()`: run only for hidden checks, in a child of its own
     # (argument, id of a reference-only probe with that argument as a submission that ignores it would use it)
     variants: tuple[tuple[str, str], ...] = ()
 
@@ -96,14 +118,15 @@ def _validate(probe: Probe) -> None:
     """A misspelt name in a rubric fails when the rubric is imported, never silently at grading time."""
     unknown = [m for m in probe.measures if m not in MEASURES]
     if unknown:
-        raise ValueError(f"unknown measure(s) {unknown} for {probe.function}; use some of {', '.join(MEASURES)}")
+        raise RubricError(f"unknown measure(s) {unknown} for {probe.function}; use some of {', '.join(MEASURES)}")
     if probe.harness is not None and probe.harness not in HARNESSES:
-        raise ValueError(f"unknown harness {probe.harness!r}; use one of {', '.join(HARNESSES)}")
+        raise RubricError(f"unknown harness {probe.harness!r}; use one of {', '.join(HARNESSES)}")
     trains = "convergence" in probe.measures
     if trains and probe.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {probe.dataset!r} for a convergence probe; use one of {', '.join(DATASETS)}")
+        raise RubricError(f"unknown dataset {probe.dataset!r} for a convergence probe; use one of "
+                          f"{', '.join(DATASETS)}")
     if trains != (probe.margins is not None):
-        raise ValueError(f"{probe.function}: a convergence probe needs margins, and only a convergence probe has them")
+        raise RubricError(f"{probe.function}: a convergence probe needs margins, and only a convergence probe has them")
 
 
 def _shape_text(shape: tuple[int | None, ...]) -> str:
@@ -111,6 +134,113 @@ def _shape_text(shape: tuple[int | None, ...]) -> str:
 
 
 Judge = Callable[["Context"], "str | None"]
+
+
+class Judgement:
+    """A judge made by a `judgement` from its arguments (a probe, the words of the message): called with the
+    context, it judges."""
+
+    def __init__(self, function: Callable[..., str], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.function, self.args, self.kwargs = function, args, kwargs
+        functools.update_wrapper(self, function)
+
+    def __call__(self, ctx: Context) -> str:
+        return self.function(ctx, *self.args, **self.kwargs)
+
+    def bound(self) -> dict[str, Any]:
+        """The judgement's parameters by name, as this judge sets them (the context left out)."""
+        arguments = inspect.signature(self.function).bind_partial(None, *self.args, **self.kwargs).arguments
+        return dict(list(arguments.items())[1:])
+
+
+def judgement(function: Callable[..., str]) -> Callable[..., Judgement]:
+    """A way of judging shared by several checks, written once as `function(ctx, probe, ...)` and named for its
+    verdict: `name(probe, ...)` is then the judge of one check (`Rubric.check(..., judge=name(PROBE, ...))`), and
+    `name(probe, ...)(ctx)` its verdict inside another judge."""
+
+    @functools.wraps(function)
+    def bind(*args: Any, **kwargs: Any) -> Judgement:
+        return Judgement(function, args, kwargs)
+
+    bind.judgement = function  # type: ignore[attr-defined]  # what `declared_reads` follows
+    return bind
+
+
+# How a context is read: the method, and the measurement key it reads (None: the key is its second argument).
+_READS = {"student": None, "reference": None, "value": "value", "student_graph": "graph",
+          "reference_graph": "graph", "decomposed": "graph"}
+
+
+def declared_reads(judge: Callable[..., Any], depth: int = 0) -> list[tuple[Probe, str]]:
+    """The reads (probe, key) of a judge that its source tells: `ctx.student(PROBE, "params")` and the like where the
+    probe is a name of its module, a closure, an item of one (`NETS[18]`) or an argument a `Judgement` binds, and
+    those of the judgements it applies (`params_match(PROBE, ...)(ctx)`). Reads through loops and other helpers are
+    checked when they run (`Context`)."""
+    function, names = judge, {}
+    if isinstance(judge, Judgement):
+        function, names = judge.function, judge.bound()
+    function = inspect.unwrap(function)
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return []
+    scope = {**getattr(function, "__globals__", {}), **inspect.getclosurevars(function).nonlocals, **names}
+    found = []
+    for node in ast.walk(tree):
+        applied = _applied_judgement(node, scope)
+        if applied is not None and depth < 3:
+            found += declared_reads(applied, depth + 1)
+            continue
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _READS
+                and node.args):
+            continue
+        probe = _resolve(node.args[0], scope)
+        key = _READS[node.func.attr]
+        if key is None and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+            key = node.args[1].value
+        if isinstance(probe, Probe) and isinstance(key, str):
+            found.append((probe, key))
+    return found
+
+
+def _applied_judgement(node: ast.AST, scope: dict[str, Any]) -> Judgement | None:
+    """`name(args)(ctx)` where `name` is a judgement: the judge it makes, with the arguments that can be told."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Call)):
+        return None
+    made = node.func
+    factory = _resolve(made.func, scope)
+    function = getattr(factory, "judgement", None)
+    if function is None:
+        return None
+    args = tuple(_resolve(a, scope) for a in made.args)
+    kwargs = {k.arg: _resolve(k.value, scope) for k in made.keywords if k.arg}
+    try:
+        inspect.signature(function).bind_partial(None, *args, **kwargs)
+    except TypeError:
+        return None
+    return Judgement(function, args, kwargs)
+
+
+def _resolve(node: ast.expr, scope: dict[str, Any]) -> Any:
+    """The value of a name, or of a constant item or attribute of one, in `scope`; None where it cannot be told."""
+    try:
+        if isinstance(node, ast.Name):
+            return scope.get(node.id)
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            return _resolve(node.value, scope)[node.slice.value]
+        if isinstance(node, ast.Attribute):
+            return getattr(_resolve(node.value, scope), node.attr)
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+    return None
+
+
+def _require(probe: Probe, key: str, who: str) -> None:
+    """Raise RubricError unless `probe` measures `key`."""
+    if key not in provided(probe.measures):
+        takes = ", ".join(sorted(provided(probe.measures))) or "nothing"
+        raise RubricError(f"{who} reads {key!r} of {probe.call_text()}, which measures only {takes}: add the measure "
+                          "that provides it to the probe")
 
 
 @dataclass(frozen=True)
@@ -134,39 +264,50 @@ class Rubric:
     checks: list[CheckSpec] = field(default_factory=list)
     mutants: dict[str, tuple[str, str]] = field(default_factory=dict)  # `grade validate`: must lose points
     equivalents: dict[str, tuple[str, str]] = field(default_factory=dict)  # `grade validate`: must keep full marks
+    _hiding: bool = field(default=False, repr=False)  # inside `hidden()`
+
+    @contextlib.contextmanager
+    def hidden(self) -> Iterator[None]:
+        """The rubric's hidden part: the probes and checks declared inside are hidden from students (their calls'
+        arguments and values are never shown), and a student release leaves the whole block out (`grade release`),
+        with the mutants and equivalents declared there (they quote the solution)."""
+        self._hiding = True
+        try:
+            yield
+        finally:
+            self._hiding = False
 
     def probe(self, function: str, *args: Any, block_input: tuple[int | None, ...] | None = None,
               measures: tuple[str, ...] = (), sizes: tuple[tuple[int, int], ...] = (), reference_only: bool = False,
               expects_error: bool = False, dataset: str | None = None, training: dict[str, Any] | None = None,
-              margins: Margins | None = None, hidden: bool = False, ignored: dict[str, Any] | None = None,
-              **kwargs: Any) -> Probe:
+              margins: Margins | None = None, ignored: dict[str, Any] | None = None, **kwargs: Any) -> Probe:
         """Declare a call of `function` with positional `args` (after the input tensor, for a block) and `kwargs`.
-        `hidden`: only hidden checks read it (declare it in the rubric's hidden part).
         `ignored`: for some keyword arguments, the value a submission that ignores the argument uses in effect
         (its default): the reference is measured with it too, so that a failed hidden check can say which argument
         was ignored without saying its value (`Context.hidden_cause`)."""
         variants = []
         for name, value in (ignored or {}).items():
             if name not in kwargs:
-                raise ValueError(f"{function}: ignored={name!r} names no keyword argument of the call")
-            variant = self.probe(function, *args, block_input=block_input, measures=measures, sizes=sizes,
-                                 reference_only=True, hidden=True, **{**kwargs, name: value})
-            variants.append((name, variant.id))
+                raise RubricError(f"{function}: ignored={name!r} names no keyword argument of the call")
+            variant = Probe("", function, {**kwargs, name: value}, block_input, measures, sizes, args,
+                            reference_only=True, hidden=True)
+            variants.append((name, self._add(variant, function).id))
         probe = Probe("", function, kwargs, block_input, measures, sizes, args, reference_only, expects_error,
-                      dataset=dataset, training=training or {}, margins=margins, hidden=hidden,
+                      dataset=dataset, training=training or {}, margins=margins, hidden=self._hiding,
                       variants=tuple(variants))
         return self._add(probe, function)
 
-    def value(self, function: str, *args: Any, hidden: bool = False, **kwargs: Any) -> Probe:
+    def value(self, function: str, *args: Any, **kwargs: Any) -> Probe:
         """Declare a call of a plain function whose returned value is compared with the reference's."""
-        return self._add(Probe("", function, kwargs, None, ("value",), (), args, value=True, hidden=hidden), function)
+        return self._add(Probe("", function, kwargs, None, ("value",), (), args, value=True, hidden=self._hiding),
+                         function)
 
     def harness(self, builder: str, function: str, *, dataset: str, margins: Margins,
                 measures: tuple[str, ...] = ("convergence",), training: dict[str, Any] | None = None,
                 **kwargs: Any) -> Probe:
         """Declare a training network built by `grader.harness.<builder>` around the student's `function`."""
         probe = Probe("", function, kwargs, None, measures, (), (), harness=builder, dataset=dataset,
-                      training=training or {}, margins=margins)
+                      training=training or {}, margins=margins, hidden=self._hiding)
         return self._add(probe, builder)
 
     def _add(self, probe: Probe, label: str) -> Probe:
@@ -189,18 +330,21 @@ class Rubric:
         """Another spelling of the reference solution (`old` replaced by `new`) that must keep full marks."""
         self.equivalents[name] = (old, new)
 
-    def check(self, category: str, description: str, *, points: float, hidden: bool = False,
+    def check(self, category: str, description: str, *, points: float,
               judge: Judge | None = None) -> Callable[[Judge], Judge]:
-        """Declare a check worth `points`: the one way to state a check.
+        """Declare a check worth `points`: the one way to state a check (hidden inside `hidden()`).
 
-        Either over a judge of its own, as a decorator (`@RUBRIC.check("values", "...", points=2)`), or with one of
-        the shared judgements of `grader.rubrics.common` (`judge=params(PROBE, "gap_head(x, 10)")`). A judge returns
-        the message of a pass and raises `Fail` with the student-facing reason otherwise."""
+        Either over a judge of its own, as a decorator (`@RUBRIC.check("values", "...", points=2)`), or over a
+        judgement bound to its probe (`judge=params_match(PROBE, "gap_head(x, 10)")`, see `judgement`). A judge
+        returns the message of a pass and raises `Fail` with the student-facing reason otherwise. What the judge
+        reads is checked against what its probes measure here, where its source tells (`declared_reads`)."""
         if category not in CATEGORIES:
-            raise ValueError(f"unknown check category {category!r}; use one of {', '.join(CATEGORIES)}")
+            raise RubricError(f"unknown check category {category!r}; use one of {', '.join(CATEGORIES)}")
 
         def register(function: Judge) -> Judge:
-            self.checks.append(CheckSpec(category, description, points, hidden, function))
+            for probe, key in declared_reads(function):
+                _require(probe, key, f"{self.name}: the check {description!r}")
+            self.checks.append(CheckSpec(category, description, points, self._hiding, function))
             return function
 
         if judge is not None:
@@ -230,9 +374,6 @@ class Outcome:
     error: str | None = None
     note: str | None = None  # how it was measured, when not the usual way
     too_large: bool = False  # the error is the grader's refusal to rebuild a model that large
-
-
-_VALUE_MEASURES = frozenset({"probabilities", "invariance", "equivariance", "gradients", "convergence"})
 
 
 def non_finite(value: Any, path: str = "") -> str | None:
@@ -300,6 +441,7 @@ class Context:
 
     def value(self, probe: Probe) -> Any:
         """What the student's plain function returned; raises Fail naming the error if it raised."""
+        _require(probe, "value", f"{self.rubric.name}: a check")
         self.read.append(probe)
         outcome = self.outcome(probe)
         if outcome.error:
@@ -308,6 +450,7 @@ class Context:
 
     def student(self, probe: Probe, measurement: str) -> Any:
         """A measurement of the student's model; raises Fail naming the cause if there is none."""
+        _require(probe, measurement, f"{self.rubric.name}: a check")
         self.read.append(probe)
         outcome = self.outcome(probe)
         if outcome.error:
@@ -317,7 +460,7 @@ class Context:
                        f"{'tensor' if probe.block_input is not None else 'model'}")
         value = outcome.measured[measurement]
         where = non_finite(value)
-        if where is not None and measurement in _VALUE_MEASURES:  # NaN compares false with every tolerance
+        if where is not None and measurement in VALUE_MEASURES:  # NaN compares false with every tolerance
             raise Fail(f"{probe.call_text()}: the {measurement} measured on its outputs are not finite numbers "
                        f"({where} is {_number_text(value, where)}): the model computes NaN or infinity, so no "
                        "comparison with the reference can pass. Look for a division by zero, a log of zero or a "
@@ -345,6 +488,8 @@ class Context:
         return self._decomposed[probe.id]
 
     def reference(self, probe: Probe, measurement: str) -> Any:
+        """A measurement of the reference's model (cached in its artifact)."""
+        _require(probe, measurement, f"{self.rubric.name}: a check")
         return self._reference[probe.id][measurement]
 
     def ignored_arguments(self, probe: Probe) -> list[str]:

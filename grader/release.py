@@ -1,13 +1,14 @@
 """`grade release`: what goes to students and what goes to the autograder.
 
 - `student/`: the stubs and notebooks, and the grader with the visible checks only: its rubric modules lose
-  every `# BEGIN HIDDEN` ... `# END HIDDEN` region (hidden probes and checks), and its reference artifact holds
+  every `with RUBRIC.hidden():` block (hidden probes and checks, mutants), and its reference artifact holds
   only the visible probes' expected values. No solutions, no hidden arguments.
 - `autograder/` and `autograder.zip`: everything Gradescope needs (see grader/package.py).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import shutil
@@ -16,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from grader import locations
-from grader.build import drop_marked, outputs
+from grader.build import outputs
 from grader.errors import GraderError, UsageError
 from grader.package import CONSTRAINTS, grader_files, gradescope_zip, pyproject
 from grader.reference import reference_measurements, release_artifact_name
@@ -87,8 +88,7 @@ def _student_grader(student: Path, profile: str) -> None:
     artifacts.mkdir(parents=True)
     for name, rubric in RUBRICS.items():
         path = package / "rubrics" / f"{name}.py"
-        visible_source = drop_marked(path.read_text(), "# BEGIN HIDDEN", "# END HIDDEN")
-        path.write_text(visible_source)
+        path.write_text(visible_source(path.read_text()))
         visible = _probe_ids(path, name)
         measured = reference_measurements(rubric, profile)
         kept = {probe: values for probe, values in measured.items() if probe in visible}
@@ -96,6 +96,22 @@ def _student_grader(student: Path, profile: str) -> None:
         if missing:
             raise GraderError(f"{name}: the visible rubric has probes the artifact lacks: {sorted(missing)}")
         (artifacts / release_artifact_name(rubric, profile)).write_text(json.dumps(kept, indent=1, sort_keys=True))
+
+
+def visible_source(source: str) -> str:
+    """A rubric module's source without its hidden part: every top-level `with RUBRIC.hidden():` block
+    (`grader.registry.Rubric.hidden`), whole."""
+    lines = source.splitlines(keepends=True)
+    dropped: set[int] = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.With) and any(_hides(item.context_expr) for item in node.items):
+            dropped.update(range(node.lineno - 1, node.end_lineno or node.lineno))
+    return "".join(line for number, line in enumerate(lines) if number not in dropped)
+
+
+def _hides(expression: ast.expr) -> bool:
+    return (isinstance(expression, ast.Call) and isinstance(expression.func, ast.Attribute)
+            and expression.func.attr == "hidden" and not expression.args)
 
 
 def _probe_ids(path: Path, name: str) -> set[str]:

@@ -16,9 +16,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import quiet, sandbox
+from grader import quiet
 from grader.contract import AssignmentJob, Cell, Job, Load, Message, ProbeResult, Started
 from grader.registry import Outcome, Probe, Rubric
+from grader.sandbox import supervise
+from grader.sandbox.limits import Limits
 from grader.submission import StudentSource
 
 
@@ -34,7 +36,7 @@ class ProbeRun:
     defined: bool = True  # the file defines at least one of the required functions
 
 
-def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sandbox.Limits,
+def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: Limits,
                reference: bool = False, profile: str = "quick") -> tuple[dict[str, Outcome], str | None]:
     """Run every probe of one assignment in a child and measure what came back; returns outcomes and a load
     problem."""
@@ -42,7 +44,7 @@ def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: sand
     return run.outcomes, run.problem
 
 
-def run_assignments(sources: list[tuple[Rubric, StudentSource]], folder: Path, limits: sandbox.Limits,
+def run_assignments(sources: list[tuple[Rubric, StudentSource]], folder: Path, limits: Limits,
                     reference: bool = False, profile: str = "quick", trust_child: bool = False,
                     max_params: dict[str, int] | None = None) -> dict[str, ProbeRun]:
     """Run the probes of several assignments, in order, in as few children as it takes, measuring each result
@@ -70,7 +72,7 @@ def run_assignments(sources: list[tuple[Rubric, StudentSource]], folder: Path, l
     return runs
 
 
-def _run_phase(sources: list[tuple[Rubric, StudentSource]], folder: Path, limits: sandbox.Limits, reference: bool,
+def _run_phase(sources: list[tuple[Rubric, StudentSource]], folder: Path, limits: Limits, reference: bool,
                profile: str, trust_child: bool, max_params: dict[str, int], hidden: bool) -> dict[str, ProbeRun]:
     """The visible probes of `sources` (or the hidden ones), in as few children as it takes."""
     runs: dict[str, ProbeRun] = {}
@@ -96,9 +98,9 @@ def _run_phase(sources: list[tuple[Rubric, StudentSource]], folder: Path, limits
 MEASURE_BUDGET_S = 120.0  # the grader's own measuring of one assignment's models, training aside
 
 
-def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits: sandbox.Limits, reference: bool,
+def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits: Limits, reference: bool,
                profile: str, trust_child: bool, max_params: dict[str, int], hidden: bool = False
-               ) -> tuple[sandbox.ChildRun, dict[str, dict[str, Outcome]], dict[str, float]]:
+               ) -> tuple[supervise.ChildRun, dict[str, dict[str, Outcome]], dict[str, float]]:
     """One child for the `pending` assignments; returns its run, the outcomes measured and when, per assignment."""
     rubrics = {rubric.name: rubric for rubric, _ in pending}
     job = Job([_job(rubric, source, reference, hidden) for rubric, source in pending], timeout=limits.timeout)
@@ -129,7 +131,7 @@ def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits
             spent[rubric.name] += measured_at[rubric.name] - began
 
     _import_keras_in_background()
-    child = sandbox.run_child(job, folder, limits, on_message=measure_now)
+    child = supervise.run_child(job, folder, limits, on_message=measure_now)
     return child, measured, measured_at
 
 
@@ -144,14 +146,14 @@ def _probes(rubric: Rubric, reference: bool, hidden: bool) -> list[Probe]:
     return [p for p in rubric.probes.values() if p.hidden == hidden and (reference or not p.reference_only)]
 
 
-def _collect(rubric: Rubric, source: StudentSource, child: sandbox.ChildRun, measured: dict[str, Outcome],
+def _collect(rubric: Rubric, source: StudentSource, child: supervise.ChildRun, measured: dict[str, Outcome],
              reference: bool, stopped: bool, measured_at: float | None, hidden: bool = False) -> ProbeRun:
     """One assignment's outcomes from a child's messages; `stopped`: the child ended before finishing it."""
     name = rubric.name
     failure = (child.failure() or "the call did not finish") if stopped else None
     labels = {c.label for c in source.cells}
     if failure:
-        frames = sandbox.stuck_at(child.output, labels)
+        frames = supervise.stuck_at(child.output, labels)
         if frames and child.stop_reason and "time limit" in child.stop_reason:
             failure += f"; it was running {frames[0]}"
     loaded = [m for m in child.of_type(Load) if m.assignment == name]

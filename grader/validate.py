@@ -16,7 +16,7 @@ from grader import locations
 from grader.errors import UsageError
 from grader.grading import grade_submission
 from grader.rubrics import RUBRICS
-from grader.sandbox import Limits
+from grader.sandbox.limits import Limits
 
 HELPER_MODULE = "my_helpers"
 

@@ -14,7 +14,7 @@ import pytest
 
 from grader.grading import _assignments_of, grade_submission
 from grader.results import AssignmentResult, SubmissionResult
-from grader.sandbox import Limits
+from grader.sandbox.limits import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -96,12 +96,12 @@ def graded(path: Path, assignment: str = "gap", timeout: float = 120.0) -> Assig
 @pytest.fixture(autouse=QUICK_TIER)
 def no_child(monkeypatch) -> None:
     """In the quick tier, starting a child is an error."""
-    import grader.sandbox
+    import grader.sandbox.supervise
 
     def refuse(*args, **kwargs):
         raise AssertionError("the quick tier starts no child: mark the test that needs one as not quick")
 
-    monkeypatch.setattr(grader.sandbox, "run_child", refuse)
+    monkeypatch.setattr(grader.sandbox.supervise, "run_child", refuse)
 
 
 @pytest.fixture

@@ -91,7 +91,7 @@ def test_a_grader_failure_is_reported_as_such_never_as_the_students_zero(tmp_pat
     import grader.batch
     import grader.grading
     from grader.batch import Student, _grade_one, summarize
-    from grader.sandbox import Limits
+    from grader.sandbox.limits import Limits
 
     def bug(*args, **kwargs):
         raise AttributeError("a bug in the grader")

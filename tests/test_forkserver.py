@@ -10,10 +10,11 @@ import signal
 import pytest
 
 from conftest import FIXTURES, ROOT
-from grader import forkserver, sandbox
 from grader.grading import grade_submission
 from grader.reference import reference_measurements
 from grader.rubrics import RUBRICS
+from grader.sandbox import forked as client
+from grader.sandbox import isolation
 
 # Correct code that looks for what an earlier student's child could have left in this one, leaves the same itself,
 # and reports what it found by failing to load.
@@ -68,7 +69,7 @@ def test_children_forked_by_the_server_grade_as_fresh_interpreters_do(tmp_path, 
         (tmp_path / name).mkdir()
         shutil.copy(source, tmp_path / name / "convolution.py")
         forked[name] = _comparable(grade_submission(tmp_path / name, ["convolution"]))
-    assert forkserver._servers, "no fork server was started"
+    assert client._servers, "no fork server was started"
     monkeypatch.setenv("GRADER_NO_FORKSERVER", "1")
     for name in students:
         fresh[name] = _comparable(grade_submission(tmp_path / name, ["convolution"]))
@@ -79,7 +80,7 @@ def test_children_forked_by_the_server_grade_as_fresh_interpreters_do(tmp_path, 
 
 def test_nothing_of_one_students_child_reaches_the_next(solved) -> None:
     source = (solved / "convolution.py").read_text()
-    jailed = f"JAILED = {sandbox.isolation().namespaces}\n"  # else /tmp is the machine's: not the server's to keep
+    jailed = f"JAILED = {isolation.current().namespaces}\n"  # else /tmp is the machine's: not the server's to keep
     (solved / "convolution.py").write_text(source.replace("from __future__ import annotations\n", "") + jailed + SNOOP)
     for _ in range(2):  # the second child would find what the first left, if anything passed
         result = grade_submission(solved, ["convolution"]).assignments[0]
@@ -88,20 +89,20 @@ def test_nothing_of_one_students_child_reaches_the_next(solved) -> None:
 
 def test_a_server_that_dies_is_started_again_and_costs_no_result(solved) -> None:
     assert grade_submission(solved, ["convolution"]).assignments[0].score == 17
-    (server,) = [s for s in forkserver._servers.values() if s.alive]
+    (server,) = [s for s in client._servers.values() if s.alive]
     server.process.send_signal(signal.SIGKILL)
     server.process.wait()
     assert grade_submission(solved, ["convolution"]).assignments[0].score == 17
-    assert [s for s in forkserver._servers.values() if s.alive and s is not server]
+    assert [s for s in client._servers.values() if s.alive and s is not server]
 
 
 def test_without_a_server_each_child_imports_tensorflow_itself(solved, monkeypatch, capsys) -> None:
-    forkserver.close_all()
+    client.close_all()
 
     def broken(env):
         raise OSError("the fork server did not start: no answer")
 
-    monkeypatch.setattr(forkserver, "_Server", broken)
-    monkeypatch.setattr(forkserver, "_warned", False)
+    monkeypatch.setattr(client, "_Server", broken)
+    monkeypatch.setattr(client, "_warned", False)
     assert grade_submission(solved, ["convolution"]).assignments[0].score == 17
     assert "each child imports TensorFlow itself" in capsys.readouterr().err

@@ -20,14 +20,14 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES, GAP, ROOT, graded
-from grader import sandbox
 from grader.cli import main
 from grader.grading import grade_submission
-from grader.sandbox import Limits
+from grader.sandbox import isolation
+from grader.sandbox.limits import Limits
 
 HOSTILE = FIXTURES / "hostile"
-isolated = pytest.mark.skipif(not sandbox.isolation().namespaces,
-                              reason=f"no namespaces here: {sandbox.isolation().reason}")
+isolated = pytest.mark.skipif(not isolation.current().namespaces,
+                              reason=f"no namespaces here: {isolation.current().reason}")
 
 
 def _check(result, category: str, description_part: str = ""):
@@ -155,7 +155,7 @@ def test_a_fake_result_printed_and_written_everywhere_changes_nothing(tmp_path) 
     assert report["score"] == 0 and report["max_score"] == 23
     assert sorted(p.name for p in submission.iterdir()) == ["gap.py"]  # the submission folder is untouched
     assert not (tmp_path / "results.json.tmp").exists()
-    if sandbox.isolation().namespaces:  # its /tmp was its own
+    if isolation.current().namespaces:  # its /tmp was its own
         after = Path("/tmp/results.json").stat().st_mtime if Path("/tmp/results.json").exists() else None
         assert after == before
 
@@ -166,8 +166,8 @@ def test_the_protections_applied_are_in_the_json(tmp_path, shared_grading) -> No
     assert outcome.exit_code == 0, outcome.output
     protections = json.loads(out.read_text())["extra_data"]["protections"]
     assert protections["process_group"] and protections["time_limit"] and protections["memory_limit"]
-    assert protections["pid_namespace"] == sandbox.isolation().namespaces
-    if sandbox.isolation().namespaces:
+    assert protections["pid_namespace"] == isolation.current().namespaces
+    if isolation.current().namespaces:
         assert protections["unprivileged_user"] and protections["network_namespace"]
         assert str(ROOT / "solutions") in protections["hidden_paths"]
     else:
@@ -268,7 +268,7 @@ def _traces() -> set[str]:
     return found
 
 
-@pytest.mark.skipif(not sandbox.isolation().namespaces, reason="needs root and namespaces (as on CI and Gradescope)")
+@pytest.mark.skipif(not isolation.current().namespaces, reason="needs root and namespaces (as on CI and Gradescope)")
 def test_nothing_is_left_behind_and_the_grader_does_not_wait_for_an_exit_handler() -> None:
     before = _traces()
     start = time.monotonic()
@@ -287,11 +287,11 @@ def test_every_folder_anyone_may_write_to_is_private_to_the_child() -> None:
             mode = os.lstat(folder).st_mode
             if mode & 0o002 and not os.path.islink(folder) and os.path.ismount(folder) is False:
                 writable.add(folder)
-    inside = {w for w in writable if any(w == p or w.startswith(p + "/") for p in sandbox.PRIVATE_FOLDERS)}
+    inside = {w for w in writable if any(w == p or w.startswith(p + "/") for p in isolation.PRIVATE_FOLDERS)}
     assert writable == inside, writable - inside
 
 
-@pytest.mark.skipif(not sandbox.isolation().namespaces, reason="needs root and namespaces (as on CI and Gradescope)")
+@pytest.mark.skipif(not isolation.current().namespaces, reason="needs root and namespaces (as on CI and Gradescope)")
 def test_the_child_sees_an_allow_list_not_the_machine() -> None:
     """A readable copy of a solution elsewhere on the machine (another course, another student) is not there for it."""
     copy = ROOT.parent / f".grader-test-copy-{os.getpid()}"

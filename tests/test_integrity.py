@@ -18,12 +18,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES, ROOT
-from grader import sandbox
 from grader.cli import main
 from grader.grading import grade_submission
 from grader.reference import reference_measurements
 from grader.rubrics import RUBRICS
-from grader.sandbox import supervise
+from grader.sandbox import isolation, supervise
 from grader.sandbox.isolation import CHILD_UIDS
 
 HOSTILE = FIXTURES / "hostile"
@@ -36,7 +35,7 @@ def _exits_at_once(*args, **kwargs):
 
 
 def test_a_child_that_never_began_is_tried_again_in_a_fresh_interpreter(tmp_path, monkeypatch) -> None:
-    from grader import forkserver
+    from grader.sandbox import forked
 
     reference_measurements(RUBRICS["convolution"])  # before: its own child is not the one counted
     shutil.copy(ROOT / "solutions" / "convolution.py", tmp_path / "convolution.py")
@@ -47,8 +46,8 @@ def test_a_child_that_never_began_is_tried_again_in_a_fresh_interpreter(tmp_path
         forks.append(args[5])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(forkserver, "enabled", lambda: True)
-    monkeypatch.setattr(forkserver, "spawn", _exits_at_once)
+    monkeypatch.setattr(forked, "enabled", lambda: True)
+    monkeypatch.setattr(forked, "spawn", _exits_at_once)
     monkeypatch.setattr(supervise, "_run", counting)
     result = grade_submission(tmp_path, ["convolution"]).assignments[0]
     assert result.score == result.max_score == 17, result.checks[0].output
@@ -68,7 +67,7 @@ def test_a_child_that_cannot_start_at_all_is_a_grader_failure_not_a_zero(tmp_pat
     assert not (tmp_path / "r.json").exists()  # no score was written for the student
 
     from grader.batch import Student, _grade_one, _graded
-    from grader.sandbox import Limits
+    from grader.sandbox.limits import Limits
 
     (tmp_path / "out" / "results").mkdir(parents=True)
     (tmp_path / "class" / "erin").mkdir(parents=True)
@@ -80,7 +79,7 @@ def test_a_child_that_cannot_start_at_all_is_a_grader_failure_not_a_zero(tmp_pat
     assert not _graded(tmp_path / "out" / "results" / "erin.json")  # graded again on the next run
 
 
-_JAILED = pytest.mark.skipif(not sandbox.isolation().namespaces,
+_JAILED = pytest.mark.skipif(not isolation.current().namespaces,
                              reason="needs root and namespaces (as on CI and Gradescope)")
 
 
@@ -168,7 +167,7 @@ def test_a_limit_that_follows_a_slow_machine_stops_at_its_share_of_the_budget(tm
     """On a machine so busy that the slowdown would allow 15 minutes an assignment, the platform's budget wins."""
     import grader.grading
     from grader import timing
-    from grader.sandbox import Limits
+    from grader.sandbox.limits import Limits
 
     shutil.copy(ROOT / "solutions" / "convolution.py", tmp_path / "convolution.py")
     used = []

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from conftest import ROOT
-from grader.convergence import verdict
+from grader.margins import verdict
 from grader.rubrics import RUBRICS
 
 pytestmark = pytest.mark.quick

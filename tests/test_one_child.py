@@ -10,12 +10,13 @@ import shutil
 import pytest
 
 from conftest import FIXTURES, ROOT
-from grader import runner, sandbox
+from grader import runner
 from grader.grading import grade_submission
 from grader.measure import measure, rebuild, with_zero_initialisers
 from grader.reference import reference_measurements
 from grader.rubrics import RUBRICS
-from grader.sandbox import Limits
+from grader.sandbox import supervise
+from grader.sandbox.limits import Limits
 
 
 @pytest.fixture
@@ -24,13 +25,13 @@ def children(monkeypatch) -> list[list[str]]:
     for name in ("convolution", "gap"):
         reference_measurements(RUBRICS[name])
     asked: list[list[str]] = []
-    real = sandbox.run_child
+    real = supervise.run_child
 
     def counting(job, *args, **kwargs):
         asked.append([a.module for a in job.assignments])
         return real(job, *args, **kwargs)
 
-    monkeypatch.setattr(runner.sandbox, "run_child", counting)
+    monkeypatch.setattr(runner.supervise, "run_child", counting)
     return asked
 
 

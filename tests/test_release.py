@@ -26,7 +26,7 @@ def test_release_gives_students_visible_checks_only_and_a_grader_that_works(tmp_
                *artifacts.glob("*.json")]
     assert len(shipped) > 15
     text = "\n".join(p.read_text() for p in shipped)
-    for secret in ("BEGIN SOLUTION", "hidden=True", "HEAD_HIDDEN", "kernel_size=7", "GlobalAveragePooling2D()(class",
+    for secret in ("BEGIN SOLUTION", "hidden()", "HEAD_HIDDEN", "kernel_size=7", "GlobalAveragePooling2D()(class",
                    "_conv_bn", "RUBRIC.mutant", "RUBRIC.equivalent"):  # mutants quote the solution
         assert secret not in text, secret
     artifact = json.loads((artifacts / "gap-quick-release.json").read_text())
@@ -62,14 +62,13 @@ def test_release_gives_students_visible_checks_only_and_a_grader_that_works(tmp_
 
 
 def test_every_probe_of_a_hidden_part_is_marked_hidden(tmp_path) -> None:
-    """Hidden probes run in a child of their own; one left unmarked would put hidden arguments in the visible
-    child's job. The probes a student release keeps must be exactly the ones not marked."""
+    """Hidden probes run in a child of their own; one not marked hidden would put hidden arguments in the visible
+    child's job. The probes a student release keeps must be exactly the ones declared outside `RUBRIC.hidden()`."""
     from grader import locations
-    from grader.release import _probe_ids, drop_marked
+    from grader.release import _probe_ids, visible_source
 
     for name, rubric in RUBRICS.items():
         path = tmp_path / f"{name}.py"
-        path.write_text(drop_marked((locations.PACKAGE / "rubrics" / f"{name}.py").read_text(), "# BEGIN HIDDEN",
-                                    "# END HIDDEN"))
+        path.write_text(visible_source((locations.PACKAGE / "rubrics" / f"{name}.py").read_text()))
         visible = {i for i, p in rubric.probes.items() if not p.hidden}
         assert _probe_ids(path, name) == visible, name

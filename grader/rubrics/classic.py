@@ -11,12 +11,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from functools import partial
 
 from grader.analysis.graph import Graph
 from grader.analysis.macs import format_count
-from grader.registry import Context, Fail, Probe, Rubric
-from grader.rubrics.common import compare_layers, compare_params, expect_outputs, expect_probabilities
+from grader.registry import Context, Fail, Probe, Rubric, judgement
+from grader.rubrics.common import layers_match, outputs_are_probabilities, outputs_shaped, params_match
 
 RUBRIC = Rubric("classic", functions=("build_lenet5", "build_alexnet", "build_vgg16"))
 _NET = ("params", "structure", "macs", "field", "outputs")
@@ -24,52 +23,57 @@ _NET = ("params", "structure", "macs", "field", "outputs")
 LENET = RUBRIC.probe("build_lenet5", measures=(*_NET, "probabilities"), sizes=((32, 32),))
 ALEXNET = RUBRIC.probe("build_alexnet", measures=_NET)
 VGG = RUBRIC.probe("build_vgg16", measures=_NET)
-# BEGIN HIDDEN
-LENET_OTHER = RUBRIC.probe("build_lenet5", num_classes=7, measures=("params", "outputs"), hidden=True,
-                           ignored={"num_classes": 10})
-ALEXNET_OTHER = RUBRIC.probe("build_alexnet", num_classes=7, measures=("outputs",), hidden=True,
-                             ignored={"num_classes": 1000})
-# END HIDDEN
+with RUBRIC.hidden():
+    LENET_OTHER = RUBRIC.probe("build_lenet5", num_classes=7, measures=("params", "outputs"),
+                               ignored={"num_classes": 10})
+    ALEXNET_OTHER = RUBRIC.probe("build_alexnet", num_classes=7, measures=("outputs",),
+                                 ignored={"num_classes": 1000})
 NETS = {"LeNet-5": (LENET, "build_lenet5()"), "AlexNet": (ALEXNET, "build_alexnet()"),
         "VGG-16": (VGG, "build_vgg16()")}
 # The published figures: the reference reproduces them (tests/test_classic_rubric.py).
 PUBLISHED = {"LeNet-5": 61_706, "AlexNet": 62_378_344, "VGG-16": 138_357_544}
 
 # Mutants and equivalents quote the solution, so they are left out of a student release.
-# BEGIN HIDDEN
-RUBRIC.mutant("VGG-16 with two convolutions in its last stage", "(512, 3), (512, 3))", "(512, 3), (512, 2))")
-RUBRIC.equivalent("VGG-16's pools with padding='same'", "model.add(layers.MaxPooling2D(2))",
-                  'model.add(layers.MaxPooling2D(2, padding="same"))')
-RUBRIC.mutant("LeNet-5 with ReLU", 'layers.Conv2D(6, 5, activation="tanh")', 'layers.Conv2D(6, 5, activation="relu")')
-# What the contract leaves open: any choice keeps full marks.
-RUBRIC.equivalent("AlexNet's input given as input_shape= on its first layer",
-                  'keras.Input(shape=(227, 227, 3)),\n        layers.Conv2D(96, 11, strides=4, activation="relu"),',
-                  'layers.Conv2D(96, 11, strides=4, activation="relu", input_shape=(227, 227, 3)),')
-RUBRIC.equivalent("VGG-16 with He-normal initialisers", 'layers.Conv2D(filters, 3, padding="same", activation="relu")',
-                  'layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer="he_normal")')
-# END HIDDEN
+with RUBRIC.hidden():
+    RUBRIC.mutant("VGG-16 with two convolutions in its last stage", "(512, 3), (512, 3))", "(512, 3), (512, 2))")
+    RUBRIC.equivalent("VGG-16's pools with padding='same'", "model.add(layers.MaxPooling2D(2))",
+                      'model.add(layers.MaxPooling2D(2, padding="same"))')
+    RUBRIC.mutant("LeNet-5 with ReLU", 'layers.Conv2D(6, 5, activation="tanh")',
+                  'layers.Conv2D(6, 5, activation="relu")')
+    # What the contract leaves open: any choice keeps full marks.
+    RUBRIC.equivalent("AlexNet's input given as input_shape= on its first layer",
+                      'keras.Input(shape=(227, 227, 3)),\n        layers.Conv2D(96, 11, strides=4, activation="relu"),',
+                      'layers.Conv2D(96, 11, strides=4, activation="relu", input_shape=(227, 227, 3)),')
+    RUBRIC.equivalent("VGG-16 with He-normal initialisers",
+                      'layers.Conv2D(filters, 3, padding="same", activation="relu")',
+                      'layers.Conv2D(filters, 3, padding="same", activation="relu", '
+                      'kernel_initializer="he_normal")')
 
 
+@judgement
 def _api(ctx: Context, probe: Probe, call: str) -> str:
     ctx.student(probe, "outputs")
     return f"{call} returned a keras.Model"
 
 
+@judgement
 def _shape(ctx: Context, probe: Probe) -> str:
-    return expect_outputs(ctx, probe, ctx.reference(probe, "outputs"), "one probability per class")
+    return outputs_shaped(probe, ctx.reference(probe, "outputs"), "one probability per class")(ctx)
 
 
+@judgement
 def _params(ctx: Context, probe: Probe, name: str, call: str) -> str:
     try:
-        message = compare_params(ctx, probe, call)
+        message = params_match(probe, call)(ctx)
     except Fail as failed:
         raise Fail(_with_causes(str(failed), _causes(ctx, probe, name))) from None
     return f"{message} (published: {PUBLISHED[name]:,})"
 
 
+@judgement
 def _layers(ctx: Context, probe: Probe, name: str, call: str) -> str:
     try:
-        return compare_layers(ctx, probe, call)
+        return layers_match(probe, call)(ctx)
     except Fail as failed:
         raise Fail(_with_causes(str(failed), _causes(ctx, probe, name))) from None
 
@@ -129,6 +133,7 @@ def _with_causes(message: str, causes: list[str]) -> str:
     return "\n".join([head, "Likely cause:", *listed, items, *rest])
 
 
+@judgement
 def _counts(ctx: Context, probe: Probe, name: str) -> str:
     found, expected = _layer_counts(ctx.student_graph(probe)), _layer_counts(ctx.reference_graph(probe))
     text = f"{found['conv']} convolutions and {found['dense']} dense layers"
@@ -138,6 +143,7 @@ def _counts(ctx: Context, probe: Probe, name: str) -> str:
     return text
 
 
+@judgement
 def _stages(ctx: Context, probe: Probe, name: str) -> str:
     found, expected = _stage_shapes(ctx.student_graph(probe)), _stage_shapes(ctx.reference_graph(probe))
     if found != expected:
@@ -146,6 +152,7 @@ def _stages(ctx: Context, probe: Probe, name: str) -> str:
     return f"after each pooling layer: {_shapes(found)}"
 
 
+@judgement
 def _macs(ctx: Context, probe: Probe, name: str) -> str:
     found, expected = ctx.student(probe, "macs"), ctx.reference(probe, "macs")
     if "error" in found:
@@ -157,17 +164,17 @@ def _macs(ctx: Context, probe: Probe, name: str) -> str:
 
 
 for _name, (_probe, _call) in NETS.items():
-    RUBRIC.check("api", f"{_call} returns a keras.Model", points=1, judge=partial(_api, probe=_probe, call=_call))
-    RUBRIC.check("shape", f"{_call} gives one probability per class", points=1, judge=partial(_shape, probe=_probe))
+    RUBRIC.check("api", f"{_call} returns a keras.Model", points=1, judge=_api(_probe, call=_call))
+    RUBRIC.check("shape", f"{_call} gives one probability per class", points=1, judge=_shape(_probe))
     RUBRIC.check("params", f"{_name}: {PUBLISHED[_name]:,} parameters", points=2,
-                 judge=partial(_params, probe=_probe, name=_name, call=_call))
+                 judge=_params(_probe, name=_name, call=_call))
     RUBRIC.check("structure", f"{_name}: the number of convolutions and dense layers", points=1,
-                 judge=partial(_counts, probe=_probe, name=_name))
+                 judge=_counts(_probe, name=_name))
     RUBRIC.check("structure", f"{_name}: the layers of the paper, in order", points=2,
-                 judge=partial(_layers, probe=_probe, name=_name, call=_call))
+                 judge=_layers(_probe, name=_name, call=_call))
     RUBRIC.check("shape", f"{_name}: the shape after each pooling layer", points=1,
-                 judge=partial(_stages, probe=_probe, name=_name))
-    RUBRIC.check("macs", f"{_name}: multiply-accumulates", points=1, judge=partial(_macs, probe=_probe, name=_name))
+                 judge=_stages(_probe, name=_name))
+    RUBRIC.check("macs", f"{_name}: multiply-accumulates", points=1, judge=_macs(_probe, name=_name))
 
 
 def _layer_counts(graph: Graph) -> dict[str, int]:
@@ -203,12 +210,11 @@ def _field(ctx: Context, probe: Probe, name: str) -> str:
 
 @RUBRIC.check("values", "build_lenet5 outputs class probabilities", points=1)
 def lenet_probabilities(ctx: Context) -> str:
-    return expect_probabilities(ctx, LENET, "build_lenet5()")
+    return outputs_are_probabilities(LENET, "build_lenet5()")(ctx)
 
 
-# BEGIN HIDDEN
-@RUBRIC.check("params", "build_lenet5 and build_alexnet with another number of classes", points=1, hidden=True)
-def other_classes(ctx: Context) -> str:
-    expect_outputs(ctx, ALEXNET_OTHER, [[None, 7]], "num_classes sets the width of the last layer")
-    return compare_params(ctx, LENET_OTHER, "build_lenet5")
-# END HIDDEN
+with RUBRIC.hidden():
+    @RUBRIC.check("params", "build_lenet5 and build_alexnet with another number of classes", points=1)
+    def other_classes(ctx: Context) -> str:
+        outputs_shaped(ALEXNET_OTHER, [[None, 7]], "num_classes sets the width of the last layer")(ctx)
+        return params_match(LENET_OTHER, "build_lenet5")(ctx)

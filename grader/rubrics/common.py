@@ -1,22 +1,24 @@
-"""Judgements shared by several rubrics: parameter counts, structure, outputs, probabilities, convergence.
+"""Judgements shared by several rubrics, each named for the verdict it gives a probe: `params_match`,
+`layers_match`, `outputs_shaped`, `outputs_are_probabilities`, `trains_like_reference`.
 
-Each `expect_*`/`compare_*` function judges one probe; the lower-case factories (`params`, `layers`, `outputs`,
-`probabilities`, `convergence`) make a judge of it for `Rubric.check(..., judge=...)`.
+Each is a `grader.registry.judgement`: `params_match(PROBE, what)` is the judge of a check
+(`RUBRIC.check(..., judge=params_match(PROBE, what))`), and `params_match(PROBE, what)(ctx)` its verdict inside
+another judge.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from functools import partial
 from typing import Any
 
 from grader.analysis.params import diagnose
 from grader.analysis.structure import chain_diff, marked, structure_diff
-from grader.convergence import verdict
-from grader.registry import Context, Fail, Judge, Probe
+from grader.margins import verdict
+from grader.registry import Context, Fail, Probe, judgement
 
 
-def compare_params(ctx: Context, probe: Probe, what: str) -> str:
+@judgement
+def params_match(ctx: Context, probe: Probe, what: str) -> str:
     """Pass when trainable and non-trainable counts match the reference's; else Fail naming the likely cause."""
     found, expected = ctx.student(probe, "params"), ctx.reference(probe, "params")
     if found["trainable"] == expected["trainable"] and found["non_trainable"] == expected["non_trainable"]:
@@ -42,7 +44,8 @@ def _param_labels(layers: list[list[Any]]) -> list[str]:
 BLOCK_PICTURE_LAYERS = 24  # the most layers a structure check draws, on either side (an Inception block has 13)
 
 
-def compare_layers(ctx: Context, probe: Probe, what: str) -> str:
+@judgement
+def layers_match(ctx: Context, probe: Probe, what: str) -> str:
     """Pass when the canonical structure matches the reference's; else Fail with a short diff."""
     found, expected = ctx.student(probe, "structure"), ctx.reference(probe, "structure")
     if found["signature"] == expected["signature"]:
@@ -66,7 +69,8 @@ def _shape_text(shape: list[int | None]) -> str:
     return "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
 
 
-def expect_outputs(ctx: Context, probe: Probe, expected: list[list[int | None]], why: str) -> str:
+@judgement
+def outputs_shaped(ctx: Context, probe: Probe, expected: list[list[int | None]], why: str) -> str:
     """Pass when the model's outputs have exactly the expected shapes."""
     found = ctx.student(probe, "outputs")
     wanted = ", ".join(_shape_text(s) for s in expected)
@@ -78,13 +82,20 @@ def expect_outputs(ctx: Context, probe: Probe, expected: list[list[int | None]],
     return f"output shape {got}"
 
 
-def expect_probabilities(ctx: Context, probe: Probe, what: str) -> str:
+def not_probabilities(output: dict[str, float]) -> bool:
+    """The one probability rule: whether an output (its `min`, `max` and rows' `sum_error`, as measured) is not a
+    probability vector: a value below 0 or above 1, or a row that does not sum to 1, beyond rounding."""
+    return output["min"] < 0 or output["max"] > 1 + 1e-5 or output["sum_error"] > 1e-4
+
+
+@judgement
+def outputs_are_probabilities(ctx: Context, probe: Probe, what: str) -> str:
     """Pass when every output row of the model is non-negative and sums to 1."""
     found = ctx.student(probe, "probabilities")
     if "error" in found:
         raise Fail(f"{what} could not classify a batch: {found['error']}")
     for number, output in enumerate(found["outputs"], start=1):
-        if output["min"] < 0 or output["max"] > 1 + 1e-5 or output["sum_error"] > 1e-4:
+        if not_probabilities(output):
             which = f"output {number}" if len(found["outputs"]) > 1 else "the output"
             raise Fail(f"{what}: {which} is not a probability vector: values from {output['min']:.3g} to "
                        f"{output['max']:.3g}, rows summing to 1 within {output['sum_error']:.3g}. End each classifier "
@@ -92,9 +103,10 @@ def expect_probabilities(ctx: Context, probe: Probe, what: str) -> str:
     return f"{len(found['outputs'])} output(s), each a probability vector"
 
 
-def expect_convergence(ctx: Context, probe: Probe, what: str) -> str:
+@judgement
+def trains_like_reference(ctx: Context, probe: Probe, what: str) -> str:
     """Pass when the student's network trains like the reference's under the same seed and budget, within the
-    probe's margins for the profile (`grader.convergence.verdict`)."""
+    probe's margins for the profile (`grader.margins.verdict`)."""
     found, expected = ctx.student(probe, "convergence"), ctx.reference(probe, "convergence")
     if "error" in found:
         raise Fail(f"{what}: {found['error']}")
@@ -124,28 +136,3 @@ def _why_slow(ctx: Context) -> str:
                 "trains otherwise.")
     return ("A network that learns this slowly usually lacks a nonlinearity, a shortcut, or throws away where things "
             "are before classifying them.")
-
-
-def params(probe: Probe, what: str) -> Judge:
-    """Judge: trainable and non-trainable parameters as the reference's (`compare_params`)."""
-    return partial(compare_params, probe=probe, what=what)
-
-
-def layers(probe: Probe, what: str) -> Judge:
-    """Judge: the canonical structure as the reference's (`compare_layers`)."""
-    return partial(compare_layers, probe=probe, what=what)
-
-
-def outputs(probe: Probe, expected: list[list[int | None]], why: str) -> Judge:
-    """Judge: exactly the expected output shapes (`expect_outputs`)."""
-    return partial(expect_outputs, probe=probe, expected=expected, why=why)
-
-
-def probabilities(probe: Probe, what: str) -> Judge:
-    """Judge: every output row a probability vector (`expect_probabilities`)."""
-    return partial(expect_probabilities, probe=probe, what=what)
-
-
-def convergence(probe: Probe, what: str) -> Judge:
-    """Judge: trains like the reference within the probe's margins (`expect_convergence`)."""
-    return partial(expect_convergence, probe=probe, what=what)

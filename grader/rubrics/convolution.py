@@ -11,10 +11,9 @@
 from __future__ import annotations
 
 import random
-from functools import partial
 
-from grader.registry import Context, Fail, Probe, Rubric, quote
-from grader.rubrics.common import compare_layers, compare_params
+from grader.registry import Context, Fail, Probe, Rubric, judgement, quote
+from grader.rubrics.common import layers_match, params_match
 
 RUBRIC = Rubric("convolution", functions=("dense_connections", "conv1d_connections", "conv2d_params",
                                           "conv_output_size", "receptive_field", "build_feature_extractor"))
@@ -38,47 +37,45 @@ def _call(name: str, case: tuple) -> Probe:
 
 PROBES: dict[str, list[Probe]] = {name: [_call(name, case) for case in cases] for name, cases in EXAMPLES.items()}
 HIDDEN: dict[str, list[Probe]] = {}  # filled below where the hidden checks exist (not in a student release)
-# BEGIN HIDDEN
-_rng = random.Random(1998)
+with RUBRIC.hidden():
+    _rng = random.Random(1998)
 
 
-def _hidden_cases(name: str) -> list[tuple]:
-    cases: list[tuple] = []
-    for _ in range(15):
-        if name == "dense_connections":
-            cases.append((_rng.randint(1, 500), _rng.randint(1, 500)))
-        elif name == "conv1d_connections":
-            kernel = _rng.choice([1, 3, 5, 7, 9])
-            cases.append((_rng.randint(1, 40), kernel))
-        elif name == "conv2d_params":
-            kernel = _rng.choice([1, 3, 5, 7, (1, 3), (3, 1), (5, 3)])
-            cases.append((_rng.randint(1, 256), _rng.randint(1, 256), kernel, _rng.random() < 0.7))
-        elif name == "conv_output_size":
-            kernel, stride, dilation = _rng.choice([1, 2, 3, 5, 7, 11]), _rng.randint(1, 4), _rng.randint(1, 3)
-            padding = _rng.choice(["valid", "same"])
-            n = _rng.randint((kernel - 1) * dilation + 1, 300)
-            cases.append((n, kernel, stride, padding, dilation))
-        else:
-            chain = [(_rng.choice([1, 2, 3, 5, 7]), _rng.randint(1, 3), *([_rng.randint(1, 3)] * _rng.randint(0, 1)))
-                     for _ in range(_rng.randint(1, 6))]
-            cases.append((chain,))
-    return cases
+    def _hidden_cases(name: str) -> list[tuple]:
+        cases: list[tuple] = []
+        for _ in range(15):
+            if name == "dense_connections":
+                cases.append((_rng.randint(1, 500), _rng.randint(1, 500)))
+            elif name == "conv1d_connections":
+                kernel = _rng.choice([1, 3, 5, 7, 9])
+                cases.append((_rng.randint(1, 40), kernel))
+            elif name == "conv2d_params":
+                kernel = _rng.choice([1, 3, 5, 7, (1, 3), (3, 1), (5, 3)])
+                cases.append((_rng.randint(1, 256), _rng.randint(1, 256), kernel, _rng.random() < 0.7))
+            elif name == "conv_output_size":
+                kernel, stride, dilation = _rng.choice([1, 2, 3, 5, 7, 11]), _rng.randint(1, 4), _rng.randint(1, 3)
+                padding = _rng.choice(["valid", "same"])
+                n = _rng.randint((kernel - 1) * dilation + 1, 300)
+                cases.append((n, kernel, stride, padding, dilation))
+            else:
+                chain = [(_rng.choice([1, 2, 3, 5, 7]), _rng.randint(1, 3),
+                          *([_rng.randint(1, 3)] * _rng.randint(0, 1))) for _ in range(_rng.randint(1, 6))]
+                cases.append((chain,))
+        return cases
 
 
-HIDDEN.update({name: [RUBRIC.value(name, *args, hidden=True) for args in _hidden_cases(name)] for name in EXAMPLES})
-# END HIDDEN
+    HIDDEN.update({name: [RUBRIC.value(name, *args) for args in _hidden_cases(name)] for name in EXAMPLES})
 
 EXTRACTOR = RUBRIC.probe("build_feature_extractor", sizes=((20, 20), (13, 29)),
                          measures=("params", "structure", "field", "shapes", "equivariance"))
 EXTRACTOR_WIDE = RUBRIC.probe("build_feature_extractor", channels=4, sizes=((16, 16),), measures=("params", "shapes"))
 
 # Mutants and equivalents quote the solution, so they are left out of a student release.
-# BEGIN HIDDEN
-RUBRIC.mutant("conv_output_size ignores the dilation", "span = (kernel_size - 1) * dilation + 1",
-              "span = kernel_size")
-RUBRIC.mutant("feature extractor with 5x5 kernels", 'layers.Conv2D(channels, 3, padding="same", activation="relu")',
-              'layers.Conv2D(channels, 5, padding="same", activation="relu")')
-# END HIDDEN
+with RUBRIC.hidden():
+    RUBRIC.mutant("conv_output_size ignores the dilation", "span = (kernel_size - 1) * dilation + 1",
+                  "span = kernel_size")
+    RUBRIC.mutant("feature extractor with 5x5 kernels", 'layers.Conv2D(channels, 3, padding="same", activation="relu")',
+                  'layers.Conv2D(channels, 5, padding="same", activation="relu")')
 
 
 def _pair(kernel) -> tuple[int, int]:
@@ -223,7 +220,8 @@ def _connectivity(ctx: Context) -> dict:
     return {"kind": "connectivity", "inputs": 5, "kernel": 3, "student": counts}
 
 
-def _compare_values(ctx: Context, probes: list[Probe]) -> str:
+@judgement
+def _values_match(ctx: Context, probes: list[Probe]) -> str:
     wrong = []
     for probe in probes:
         found, expected = ctx.value(probe), ctx.reference(probe, "value")
@@ -245,12 +243,11 @@ def _compare_values(ctx: Context, probes: list[Probe]) -> str:
 
 for _name in EXAMPLES:
     RUBRIC.check("values", f"{_name} on the lecture's examples", points=1,
-                 judge=partial(_compare_values, probes=PROBES[_name]))
-# BEGIN HIDDEN
-for _name in EXAMPLES:
-    RUBRIC.check("values", f"{_name} on other arguments", points=1, hidden=True,
-                 judge=partial(_compare_values, probes=HIDDEN[_name]))
-# END HIDDEN
+                 judge=_values_match(PROBES[_name]))
+with RUBRIC.hidden():
+    for _name in EXAMPLES:
+        RUBRIC.check("values", f"{_name} on other arguments", points=1,
+                     judge=_values_match(HIDDEN[_name]))
 
 
 @RUBRIC.check("api", "build_feature_extractor returns a keras.Model", points=1)
@@ -271,13 +268,13 @@ def extractor_shapes(ctx: Context) -> str:
 
 @RUBRIC.check("params", "build_feature_extractor(8) and (4)", points=1)
 def extractor_params(ctx: Context) -> str:
-    compare_params(ctx, EXTRACTOR_WIDE, "build_feature_extractor(4)")
-    return compare_params(ctx, EXTRACTOR, "build_feature_extractor(8)")
+    params_match(EXTRACTOR_WIDE, "build_feature_extractor(4)")(ctx)
+    return params_match(EXTRACTOR, "build_feature_extractor(8)")(ctx)
 
 
 @RUBRIC.check("structure", "three 3x3 convolutions with ReLU", points=1)
 def extractor_structure(ctx: Context) -> str:
-    return compare_layers(ctx, EXTRACTOR, "build_feature_extractor()")
+    return layers_match(EXTRACTOR, "build_feature_extractor()")(ctx)
 
 
 @RUBRIC.check("receptive_field", "one unit of the last layer sees 7x7 pixels", points=1)

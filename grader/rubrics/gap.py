@@ -10,9 +10,9 @@
 
 from __future__ import annotations
 
-from grader.convergence import Margins
-from grader.registry import Context, Fail, Rubric
-from grader.rubrics.common import convergence, layers, params
+from grader.margins import Margins
+from grader.registry import Context, Fail, Probe, Rubric, judgement
+from grader.rubrics.common import layers_match, not_probabilities, params_match, trains_like_reference
 
 RUBRIC = Rubric(
     "gap",
@@ -36,31 +36,29 @@ _SIZES = ((28, 28), (32, 32), (64, 64), (40, 24))
 HEAD = RUBRIC.probe("gap_head", block_input=(7, 7, 16), num_classes=10, measures=("params", "structure"))
 HEAD_ANY_SIZE = RUBRIC.probe("gap_head", block_input=(None, None, 16), num_classes=10, measures=("shapes",),
                              sizes=((7, 7), (8, 8), (16, 16), (5, 9)))
-# BEGIN HIDDEN
-HEAD_HIDDEN = RUBRIC.probe("gap_head", block_input=(None, None, 32), num_classes=7, kernel_size=7,
-                           measures=("params", "shapes"), sizes=((6, 6), (11, 4)), hidden=True,
-                           ignored={"kernel_size": 5, "num_classes": 10})
-# END HIDDEN
+with RUBRIC.hidden():
+    HEAD_HIDDEN = RUBRIC.probe("gap_head", block_input=(None, None, 32), num_classes=7, kernel_size=7,
+                               measures=("params", "shapes"), sizes=((6, 6), (11, 4)),
+                               ignored={"kernel_size": 5, "num_classes": 10})
 LENET = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, sizes=_SIZES,
                      measures=("params", "structure", "field", "shapes", "probabilities", "invariance"))
 # Batch 32: LeNet-GAP learns slowly, and twice the updates make its accuracy steady across seeds (measured).
 # Mutants and equivalents quote the solution, so they are left out of a student release.
-# BEGIN HIDDEN
-RUBRIC.mutant("3x3 class convolution", 'layers.Conv2D(num_classes, kernel_size, padding="same")(features)',
-              'layers.Conv2D(num_classes, 3, padding="same")(features)')
-RUBRIC.mutant("no softmax", "return layers.Softmax()(scores)", "return scores")
-RUBRIC.equivalent("softmax as an Activation layer", "return layers.Softmax()(scores)",
-                  'return layers.Activation("softmax")(scores)')
-RUBRIC.equivalent("a He-normal initialiser on the class convolution (the contract sets none)",
-                  'layers.Conv2D(num_classes, kernel_size, padding="same")(features)',
-                  'layers.Conv2D(num_classes, kernel_size, padding="same", kernel_initializer="he_normal")(features)')
-# END HIDDEN
+with RUBRIC.hidden():
+    RUBRIC.mutant("3x3 class convolution", 'layers.Conv2D(num_classes, kernel_size, padding="same")(features)',
+                  'layers.Conv2D(num_classes, 3, padding="same")(features)')
+    RUBRIC.mutant("no softmax", "return layers.Softmax()(scores)", "return scores")
+    RUBRIC.equivalent("softmax as an Activation layer", "return layers.Softmax()(scores)",
+                      'return layers.Activation("softmax")(scores)')
+    RUBRIC.equivalent("a He-normal initialiser on the class convolution (the contract sets none)",
+                      'layers.Conv2D(num_classes, kernel_size, padding="same")(features)',
+                      'layers.Conv2D(num_classes, kernel_size, padding="same", '
+                      'kernel_initializer="he_normal")(features)')
 TRAIN = RUBRIC.probe("build_lenet_gap", num_classes=10, channels=1, measures=("convergence",), dataset="mnist",
                      training={"batch_size": 32}, margins=MARGINS)
-# BEGIN HIDDEN
-LENET_RGB = RUBRIC.probe("build_lenet_gap", num_classes=5, channels=3, sizes=((28, 28), (48, 36)),
-                         measures=("params", "shapes"), hidden=True, ignored={"num_classes": 10, "channels": 1})
-# END HIDDEN
+with RUBRIC.hidden():
+    LENET_RGB = RUBRIC.probe("build_lenet_gap", num_classes=5, channels=3, sizes=((28, 28), (48, 36)),
+                             measures=("params", "shapes"), ignored={"num_classes": 10, "channels": 1})
 
 
 @RUBRIC.check("api", "gap_head returns a Keras tensor", points=1)
@@ -75,7 +73,8 @@ def builder_returns_model(ctx: Context) -> str:
     return "build_lenet_gap returned a keras.Model"
 
 
-def _expect_shapes(ctx: Context, probe, batch_classes: list[int]) -> str:
+@judgement
+def _shaped_at_every_size(ctx: Context, probe: Probe, batch_classes: list[int]) -> str:
     shapes = ctx.student(probe, "shapes")
     wrong = {size: shape for size, shape in shapes.items() if shape != batch_classes}
     if wrong:
@@ -89,30 +88,21 @@ def _expect_shapes(ctx: Context, probe, batch_classes: list[int]) -> str:
     return f"output {tuple(batch_classes)} at input sizes {', '.join(shapes)}"
 
 
-@RUBRIC.check("shape", "gap_head gives (batch, num_classes) at any feature-map size", points=1)
-def head_shape(ctx: Context) -> str:
-    return _expect_shapes(ctx, HEAD_ANY_SIZE, [2, 10])
+RUBRIC.check("shape", "gap_head gives (batch, num_classes) at any feature-map size", points=1,
+             judge=_shaped_at_every_size(HEAD_ANY_SIZE, [2, 10]))
+RUBRIC.check("shape", "build_lenet_gap gives (batch, num_classes) at 28x28, 32x32, 64x64 and 40x24", points=2,
+             judge=_shaped_at_every_size(LENET, [2, 10]))
+with RUBRIC.hidden():
+    RUBRIC.check("shape", "build_lenet_gap(num_classes=5, channels=3) output shape", points=1,
+                 judge=_shaped_at_every_size(LENET_RGB, [2, 5]))
 
 
-@RUBRIC.check("shape", "build_lenet_gap gives (batch, num_classes) at 28x28, 32x32, 64x64 and 40x24", points=2)
-def lenet_shape(ctx: Context) -> str:
-    return _expect_shapes(ctx, LENET, [2, 10])
-
-
-# BEGIN HIDDEN
-@RUBRIC.check("shape", "build_lenet_gap(num_classes=5, channels=3) output shape", points=1, hidden=True)
-def lenet_rgb_shape(ctx: Context) -> str:
-    return _expect_shapes(ctx, LENET_RGB, [2, 5])
-# END HIDDEN
-
-
-RUBRIC.check("params", "gap_head on 16 channels, 10 classes", points=1, judge=params(HEAD, "gap_head(x, 10)"))
-RUBRIC.check("params", "build_lenet_gap(10, 1)", points=1, judge=params(LENET, "build_lenet_gap(10, 1)"))
-# BEGIN HIDDEN
-RUBRIC.check("params", "gap_head with other arguments", points=1, hidden=True, judge=params(HEAD_HIDDEN, "gap_head"))
-RUBRIC.check("params", "build_lenet_gap with other arguments", points=1, hidden=True,
-             judge=params(LENET_RGB, "build_lenet_gap"))
-# END HIDDEN
+RUBRIC.check("params", "gap_head on 16 channels, 10 classes", points=1, judge=params_match(HEAD, "gap_head(x, 10)"))
+RUBRIC.check("params", "build_lenet_gap(10, 1)", points=1, judge=params_match(LENET, "build_lenet_gap(10, 1)"))
+with RUBRIC.hidden():
+    RUBRIC.check("params", "gap_head with other arguments", points=1, judge=params_match(HEAD_HIDDEN, "gap_head"))
+    RUBRIC.check("params", "build_lenet_gap with other arguments", points=1,
+                 judge=params_match(LENET_RGB, "build_lenet_gap"))
 
 
 @RUBRIC.check("structure", "the head has no Flatten and no Dense layer", points=1)
@@ -129,9 +119,9 @@ def head_has_no_dense(ctx: Context) -> str:
 
 
 RUBRIC.check("structure", "the head is a class convolution, a global average and a softmax", points=1,
-             judge=layers(HEAD, "gap_head"))
+             judge=layers_match(HEAD, "gap_head"))
 RUBRIC.check("structure", "build_lenet_gap has the layers of the assignment", points=1,
-             judge=layers(LENET, "build_lenet_gap"))
+             judge=layers_match(LENET, "build_lenet_gap"))
 
 
 @RUBRIC.check("values", "build_lenet_gap outputs class probabilities", points=2)
@@ -139,7 +129,7 @@ def lenet_probabilities(ctx: Context) -> str:
     found = ctx.student(LENET, "probabilities")
     if "error" in found:
         raise Fail(f"build_lenet_gap(10, 1) could not classify a 28x28 batch: {found['error']}")
-    if found["min"] < 0 or found["max"] > 1 + 1e-5 or found["sum_error"] > 1e-4:
+    if not_probabilities(found):
         raise Fail(
             f"the outputs are not probabilities: values range from {found['min']:.3g} to {found['max']:.3g} and a "
             f"row's sum is off 1 by up to {found['sum_error']:.3g}. End the head with a softmax over the class "
@@ -184,4 +174,4 @@ def lenet_field(ctx: Context) -> str:
 
 
 RUBRIC.check("convergence", "build_lenet_gap learns MNIST digits like the reference", points=3,
-             judge=convergence(TRAIN, "your build_lenet_gap(10, 1)"))
+             judge=trains_like_reference(TRAIN, "your build_lenet_gap(10, 1)"))

@@ -15,16 +15,14 @@ import re
 from grader.analysis.graph import Graph
 from grader.analysis.macs import format_count
 from grader.analysis.structure import Parallel, decompose
-from grader.convergence import Margins
+from grader.margins import Margins
 from grader.registry import Context, Fail, Rubric
 from grader.rubrics.common import (
-    compare_layers,
-    convergence,
-    expect_outputs,
-    layers,
-    outputs,
-    params,
-    probabilities,
+    layers_match,
+    outputs_are_probabilities,
+    outputs_shaped,
+    params_match,
+    trains_like_reference,
 )
 
 _SHAPE = re.compile(r"\(None, (\d+), (\d+), (\d+)\)")
@@ -67,10 +65,9 @@ B3A = RUBRIC.probe("inception_block", 64, 96, 128, 16, 32, 32, block_input=(28, 
                    measures=("params", "structure", "outputs", "macs", "field"))
 B4E = RUBRIC.probe("inception_block", 256, 160, 320, 32, 128, 128, block_input=(14, 14, 528),
                    measures=("params", "outputs"))
-# BEGIN HIDDEN
-B_SMALL = RUBRIC.probe("inception_block", f1=5, f3_reduce=3, f3=6, f5_reduce=2, f5=4, pool_proj=3,
-                       block_input=(9, 7, 12), measures=("params", "outputs", "structure"), hidden=True)
-# END HIDDEN
+with RUBRIC.hidden():
+    B_SMALL = RUBRIC.probe("inception_block", f1=5, f3_reduce=3, f3=6, f5_reduce=2, f5=4, pool_proj=3,
+                           block_input=(9, 7, 12), measures=("params", "outputs", "structure"))
 NAIVE = RUBRIC.probe("naive_inception_block", 64, 128, 32, block_input=(28, 28, 192),
                      measures=("params", "structure", "outputs", "macs"))
 AUX = RUBRIC.probe("auxiliary_classifier", num_classes=1000, block_input=(14, 14, 512),
@@ -79,18 +76,17 @@ NET = RUBRIC.probe("build_googlenet", measures=("params", "structure", "outputs"
 NET_NO_AUX = RUBRIC.probe("build_googlenet", aux_classifiers=False, measures=("params", "outputs", "structure"))
 # Mistakes `grade validate` makes in a copy of the solution: each must lose points.
 # Mutants and equivalents quote the solution, so they are left out of a student release.
-# BEGIN HIDDEN
-RUBRIC.mutant("no ReLU", 'strides=strides, padding="same", activation="relu")(x)',
-              'strides=strides, padding="same")(x)')
-RUBRIC.mutant("no pool projection",
-              'branch_pool = _conv(layers.MaxPooling2D(3, strides=1, padding="same")(x), pool_proj, 1)',
-              'branch_pool = layers.MaxPooling2D(3, strides=1, padding="same")(x)')
-RUBRIC.equivalent("1x1 convolutions with padding='valid'", 'strides=strides, padding="same", activation="relu")(x)',
-                  'strides=strides, padding="valid" if kernel_size == 1 else "same", activation="relu")(x)')
-RUBRIC.mutant("auxiliary dropout 0.3", "layers.Dropout(0.7)(x)", "layers.Dropout(0.3)(x)")
-RUBRIC.mutant("main dropout 0.5", "layers.Dropout(0.4)(x)", "layers.Dropout(0.5)(x)")
-RUBRIC.mutant("first auxiliary classifier after 4b", 'name in ("4a", "4d")', 'name in ("4b", "4d")')
-# END HIDDEN
+with RUBRIC.hidden():
+    RUBRIC.mutant("no ReLU", 'strides=strides, padding="same", activation="relu")(x)',
+                  'strides=strides, padding="same")(x)')
+    RUBRIC.mutant("no pool projection",
+                  'branch_pool = _conv(layers.MaxPooling2D(3, strides=1, padding="same")(x), pool_proj, 1)',
+                  'branch_pool = layers.MaxPooling2D(3, strides=1, padding="same")(x)')
+    RUBRIC.equivalent("1x1 convolutions with padding='valid'", 'strides=strides, padding="same", activation="relu")(x)',
+                      'strides=strides, padding="valid" if kernel_size == 1 else "same", activation="relu")(x)')
+    RUBRIC.mutant("auxiliary dropout 0.3", "layers.Dropout(0.7)(x)", "layers.Dropout(0.3)(x)")
+    RUBRIC.mutant("main dropout 0.5", "layers.Dropout(0.4)(x)", "layers.Dropout(0.5)(x)")
+    RUBRIC.mutant("first auxiliary classifier after 4b", 'name in ("4a", "4d")', 'name in ("4b", "4d")')
 # Two of the student's blocks on a linear stem learn MNIST digits (grader/harness.py).
 # Validation accuracy, per profile. Measured (`make calibrate`, benchmarks/results/convergence-quick-2cpu.json):
 # quick reference 0.876-0.915 and an equivalent spelling 0.865-0.895 under ten seeds, blocks without ReLU
@@ -109,8 +105,8 @@ def block_returns_tensor(ctx: Context) -> str:
 
 @RUBRIC.check("api", "build_googlenet(aux_classifiers=True) has outputs [main, aux1, aux2]", points=1)
 def aux_outputs(ctx: Context) -> str:
-    shapes = expect_outputs(ctx, NET, [[None, 1000]] * 3, "with aux_classifiers=True the model's outputs are "
-                            "[main, aux after 4a, aux after 4d]")
+    shapes = outputs_shaped(NET, [[None, 1000]] * 3, "with aux_classifiers=True the model's outputs are "
+                            "[main, aux after 4a, aux after 4d]")(ctx)
     found, expected = _output_roles(ctx.student_graph(NET)), _output_roles(ctx.reference_graph(NET))
     aux = [r for r in found if r != "main"]  # which blocks they follow is another check's: here only the order
     if [r == "main" for r in found] != [r == "main" for r in expected] or aux != sorted(aux, key=_depth):
@@ -121,52 +117,51 @@ def aux_outputs(ctx: Context) -> str:
 
 @RUBRIC.check("api", "build_googlenet(aux_classifiers=False): one output, the main network unchanged", points=1)
 def without_aux(ctx: Context) -> str:
-    expect_outputs(ctx, NET_NO_AUX, [[None, 1000]], "with aux_classifiers=False the model has only the main output: "
-                   "the flag must be honoured")
-    return compare_layers(ctx, NET_NO_AUX, "build_googlenet(aux_classifiers=False)")
+    outputs_shaped(NET_NO_AUX, [[None, 1000]], "with aux_classifiers=False the model has only the main output: "
+                   "the flag must be honoured")(ctx)
+    return layers_match(NET_NO_AUX, "build_googlenet(aux_classifiers=False)")(ctx)
 
 RUBRIC.check("shape", "inception_block (3a) on 28x28x192 gives 28x28x256", points=1,
-             judge=outputs(B3A, [[None, 28, 28, 256]], "f1 + f3 + f5 + pool_proj channels, same height and width"))
+             judge=outputs_shaped(B3A, [[None, 28, 28, 256]],
+                                  "f1 + f3 + f5 + pool_proj channels, same height and width"))
 
 RUBRIC.check("shape", "inception_block (4e) on 14x14x528 gives 14x14x832", points=1,
-             judge=outputs(B4E, [[None, 14, 14, 832]], "f1 + f3 + f5 + pool_proj channels, same height and width"))
+             judge=outputs_shaped(B4E, [[None, 14, 14, 832]],
+                                  "f1 + f3 + f5 + pool_proj channels, same height and width"))
 
 
-# BEGIN HIDDEN
-RUBRIC.check("shape", "inception_block with other arguments", points=1, hidden=True,
-             judge=outputs(B_SMALL, [[None, 9, 7, 18]], ""))
-# END HIDDEN
+with RUBRIC.hidden():
+    RUBRIC.check("shape", "inception_block with other arguments", points=1,
+                 judge=outputs_shaped(B_SMALL, [[None, 9, 7, 18]], ""))
 
 RUBRIC.check("shape", "naive_inception_block on 28x28x192 gives 28x28x416", points=1,
-             judge=outputs(NAIVE, [[None, 28, 28, 416]], "f1 + f3 + f5 + C_in channels: the pool keeps all "
+             judge=outputs_shaped(NAIVE, [[None, 28, 28, 416]], "f1 + f3 + f5 + C_in channels: the pool keeps all "
                    "" "192 input channels"))
 
 RUBRIC.check("params", "inception_block (3a): 163,696", points=1,
-             judge=params(B3A, "inception_block (3a)"))
+             judge=params_match(B3A, "inception_block (3a)"))
 
 RUBRIC.check("params", "naive_inception_block (3a sizes): 387,296", points=1,
-             judge=params(NAIVE, "naive_inception_block"))
+             judge=params_match(NAIVE, "naive_inception_block"))
 
 RUBRIC.check("params", "auxiliary_classifier on 14x14x512", points=1,
-             judge=params(AUX, "auxiliary_classifier"))
+             judge=params_match(AUX, "auxiliary_classifier"))
 
 RUBRIC.check("params", "build_googlenet() with auxiliary classifiers", points=1,
-             judge=params(NET, "build_googlenet()"))
+             judge=params_match(NET, "build_googlenet()"))
 
 RUBRIC.check("params", "build_googlenet(aux_classifiers=False)", points=1,
-             judge=params(NET_NO_AUX, "build_googlenet(aux_classifiers=False)"))
+             judge=params_match(NET_NO_AUX, "build_googlenet(aux_classifiers=False)"))
 
 
-# BEGIN HIDDEN
-RUBRIC.check("params", "inception_block with other arguments", points=1, hidden=True,
-             judge=params(B_SMALL, "inception_block"))
-# END HIDDEN
+with RUBRIC.hidden():
+    RUBRIC.check("params", "inception_block with other arguments", points=1,
+                 judge=params_match(B_SMALL, "inception_block"))
 
 
-# BEGIN HIDDEN
-RUBRIC.check("params", "build_googlenet on 96x96 with 10 classes", points=1, hidden=True,
-             judge=params(NET_SMALL, "build_googlenet"))
-# END HIDDEN
+with RUBRIC.hidden():
+    RUBRIC.check("params", "build_googlenet on 96x96 with 10 classes", points=1,
+                 judge=params_match(NET_SMALL, "build_googlenet"))
 
 
 @RUBRIC.check("structure", "four parallel branches from one input, concatenated on channels", points=1)
@@ -183,17 +178,17 @@ def four_branches(ctx: Context) -> str:
     return "four branches, concatenated on channels"
 
 RUBRIC.check("structure", "inception_block's branches are the paper's (any order)", points=2,
-             judge=layers(B3A, "inception_block (3a)"))
+             judge=layers_match(B3A, "inception_block (3a)"))
 
 RUBRIC.check("structure", "naive_inception_block's branches (any order)", points=1,
-             judge=layers(NAIVE, "naive_inception_block"))
+             judge=layers_match(NAIVE, "naive_inception_block"))
 
 
 RUBRIC.check("structure", "auxiliary_classifier has the layers of the paper", points=1,
-             judge=layers(AUX, "auxiliary_classifier"))
+             judge=layers_match(AUX, "auxiliary_classifier"))
 
 RUBRIC.check("structure", "build_googlenet has the layers of Table 1 (dropout rates, pools, heads)", points=1,
-             judge=layers(NET, "build_googlenet()"))
+             judge=layers_match(NET, "build_googlenet()"))
 
 _BLOCK_NAMES = ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b")
 
@@ -292,8 +287,8 @@ def net_field(ctx: Context) -> str:
     return f"the last feature maps see {found['text']}"
 
 RUBRIC.check("values", "every output of build_googlenet is a probability vector", points=2,
-             judge=probabilities(NET_SMALL, "build_googlenet(input_shape=(96, 96, 3), num_classes=10)"))
+             judge=outputs_are_probabilities(NET_SMALL, "build_googlenet(input_shape=(96, 96, 3), num_classes=10)"))
 
 
 RUBRIC.check("convergence", "a network of two of your inception blocks learns MNIST digits like the reference",
-             points=3, judge=convergence(TRAIN, "a network of two of your inception blocks"))
+             points=3, judge=trains_like_reference(TRAIN, "a network of two of your inception blocks"))

@@ -13,20 +13,17 @@
 from __future__ import annotations
 
 import math
-from functools import partial
 
 from grader.analysis.macs import format_count
 from grader.analysis.structure import Parallel, branch_name, decompose
-from grader.convergence import Margins
-from grader.registry import Context, Fail, Probe, Rubric
+from grader.margins import Margins
+from grader.registry import Context, Fail, Probe, Rubric, judgement
 from grader.rubrics.common import (
-    compare_layers,
-    convergence,
-    expect_outputs,
-    layers,
-    outputs,
-    params,
-    probabilities,
+    layers_match,
+    outputs_are_probabilities,
+    outputs_shaped,
+    params_match,
+    trains_like_reference,
 )
 
 RUBRIC = Rubric(
@@ -44,9 +41,8 @@ _BLOCK = ("params", "structure", "outputs")
 
 BASIC_ID = RUBRIC.probe("residual_block", 64, block_input=(16, 16, 64), measures=_BLOCK)
 BASIC_DOWN = RUBRIC.probe("residual_block", 128, stride=2, block_input=(16, 16, 64), measures=_BLOCK)
-# BEGIN HIDDEN
-BASIC_WIDEN = RUBRIC.probe("residual_block", 32, 1, block_input=(9, 9, 16), measures=_BLOCK, hidden=True)
-# END HIDDEN
+with RUBRIC.hidden():
+    BASIC_WIDEN = RUBRIC.probe("residual_block", 32, 1, block_input=(9, 9, 16), measures=_BLOCK)
 NECK_ID = RUBRIC.probe("bottleneck_block", 64, block_input=(16, 16, 256), measures=_BLOCK)
 NECK_DOWN = RUBRIC.probe("bottleneck_block", 128, stride=2, block_input=(16, 16, 256), measures=_BLOCK)
 NECK_DOWN_ALT = RUBRIC.probe("bottleneck_block", 128, stride=2, block_input=(16, 16, 256), measures=_BLOCK,
@@ -63,26 +59,25 @@ GRAD_RES = RUBRIC.probe("build_resnet", depth=34, input_shape=(32, 32, 3), num_c
 GRAD_PLAIN = RUBRIC.probe("build_plain", depth=34, input_shape=(32, 32, 3), num_classes=10, sizes=((32, 32),),
                           measures=("gradients",))
 # Mutants and equivalents quote the solution, so they are left out of a student release.
-# BEGIN HIDDEN
-RUBRIC.mutant("no shortcut in the basic block", "y = layers.Add()([y, _shortcut(x, filters, stride)])", "y = y")
-RUBRIC.mutant("biases in the convolutions", "use_bias=False)(x)", "use_bias=True)(x)")
-RUBRIC.mutant("identity shortcuts in the plain network (same parameters)",
-              "            x = _conv_bn(x, filters, 3, 2 if stage > 0 and index == 0 else 1)\n"
-              "            x = _conv_bn(x, filters, 3)\n",
-              "            y = _conv_bn(x, filters, 3, 2 if stage > 0 and index == 0 else 1)\n"
-              "            y = _conv_bn(y, filters, 3)\n"
-              "            x = layers.Add()([x, y]) if x.shape == y.shape else y\n")
-RUBRIC.equivalent("1x1 convolutions with padding='valid'", 'strides=stride, padding="same", use_bias=False)(x)',
-                  'strides=stride, padding="valid" if kernel_size == 1 else "same", use_bias=False)(x)')
-# What the contract leaves open (tests/test_rubrics.py has the hand-written spellings): any choice keeps full marks.
-RUBRIC.equivalent("BatchNormalization with PyTorch's momentum and epsilon", "x = layers.BatchNormalization()(x)",
-                  "x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)")
-RUBRIC.equivalent("He-normal initialisers", 'padding="same", use_bias=False)(x)',
-                  'padding="same", use_bias=False, kernel_initializer="he_normal")(x)')
-RUBRIC.equivalent("build_plain refuses another depth with an AssertionError",
-                  'raise ValueError(f"build_plain: depth must be 18 or 34',
-                  'raise AssertionError(f"build_plain: depth must be 18 or 34')
-# END HIDDEN
+with RUBRIC.hidden():
+    RUBRIC.mutant("no shortcut in the basic block", "y = layers.Add()([y, _shortcut(x, filters, stride)])", "y = y")
+    RUBRIC.mutant("biases in the convolutions", "use_bias=False)(x)", "use_bias=True)(x)")
+    RUBRIC.mutant("identity shortcuts in the plain network (same parameters)",
+                  "            x = _conv_bn(x, filters, 3, 2 if stage > 0 and index == 0 else 1)\n"
+                  "            x = _conv_bn(x, filters, 3)\n",
+                  "            y = _conv_bn(x, filters, 3, 2 if stage > 0 and index == 0 else 1)\n"
+                  "            y = _conv_bn(y, filters, 3)\n"
+                  "            x = layers.Add()([x, y]) if x.shape == y.shape else y\n")
+    RUBRIC.equivalent("1x1 convolutions with padding='valid'", 'strides=stride, padding="same", use_bias=False)(x)',
+                      'strides=stride, padding="valid" if kernel_size == 1 else "same", use_bias=False)(x)')
+    # What the contract leaves open (tests/test_rubrics.py has the hand-written spellings): any choice keeps full marks.
+    RUBRIC.equivalent("BatchNormalization with PyTorch's momentum and epsilon", "x = layers.BatchNormalization()(x)",
+                      "x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)")
+    RUBRIC.equivalent("He-normal initialisers", 'padding="same", use_bias=False)(x)',
+                      'padding="same", use_bias=False, kernel_initializer="he_normal")(x)')
+    RUBRIC.equivalent("build_plain refuses another depth with an AssertionError",
+                      'raise ValueError(f"build_plain: depth must be 18 or 34',
+                      'raise AssertionError(f"build_plain: depth must be 18 or 34')
 # How far above the reference's last-epoch training loss a student may land, per profile. Measured (`make
 # calibrate`, benchmarks/results/convergence-quick-2cpu.json): quick reference 0.018-0.087 under ten seeds, the
 # stack without shortcuts 0.53-0.65; full (benchmarks/convergence.py on an H200) reference and equivalent
@@ -110,10 +105,11 @@ def builder_returns_model(ctx: Context) -> str:
     return "build_resnet returned a keras.Model"
 
 
+@judgement
 def _plain_layers(ctx: Context, probe: Probe, what: str) -> str:
     """The plain network's structure; a shortcut left in it is said in the paper's terms."""
     try:
-        return compare_layers(ctx, probe, what)
+        return layers_match(probe, what)(ctx)
     except Fail as failed:
         message = str(failed)
         if "found a shortcut connection" in message:
@@ -126,63 +122,62 @@ def _plain_layers(ctx: Context, probe: Probe, what: str) -> str:
 # The contract defines build_plain for depths 18 and 34 and says nothing of others, so no check asks what another
 # depth does (which error, if any): the point is on depth 18, which it does define.
 RUBRIC.check("structure", "build_plain(18) is ResNet-18 without its shortcuts", points=1,
-             judge=partial(_plain_layers, probe=PLAIN_18, what="build_plain(18)"))
+             judge=_plain_layers(PLAIN_18, "build_plain(18)"))
 
 
 RUBRIC.check("shape", "residual_block keeps the shape at stride 1", points=1,
-             judge=outputs(BASIC_ID, [[None, 16, 16, 64]], "stride 1 with the same channels keeps the shape"))
+             judge=outputs_shaped(BASIC_ID, [[None, 16, 16, 64]], "stride 1 with the same channels keeps the shape"))
 RUBRIC.check("shape", "residual_block(stride=2) halves the size and changes the channels", points=1,
-             judge=outputs(BASIC_DOWN, [[None, 8, 8, 128]], "stride 2 halves height and width"))
+             judge=outputs_shaped(BASIC_DOWN, [[None, 8, 8, 128]], "stride 2 halves height and width"))
 
 
 @RUBRIC.check("shape", "bottleneck_block outputs 4 x filters channels", points=1)
 def neck_shapes(ctx: Context) -> str:
-    expect_outputs(ctx, NECK_ID, [[None, 16, 16, 256]], "the last 1x1 convolution has 4 x filters channels")
-    return expect_outputs(ctx, NECK_DOWN, [[None, 8, 8, 512]], "stride 2 halves height and width")
+    outputs_shaped(NECK_ID, [[None, 16, 16, 256]], "the last 1x1 convolution has 4 x filters channels")(ctx)
+    return outputs_shaped(NECK_DOWN, [[None, 8, 8, 512]], "stride 2 halves height and width")(ctx)
 
 
 @RUBRIC.check("shape", "build_resnet ends in (batch, num_classes)", points=1)
 def net_output(ctx: Context) -> str:
-    expect_outputs(ctx, NETS[50], [[None, 1000]], "")
-    return expect_outputs(ctx, SMALL, [[None, 10]], "")
+    outputs_shaped(NETS[50], [[None, 1000]], "")(ctx)
+    return outputs_shaped(SMALL, [[None, 10]], "")(ctx)
 
 
 RUBRIC.check("params", "residual_block, identity shortcut", points=1,
-             judge=params(BASIC_ID, "residual_block(x, 64) on 64 channels"))
+             judge=params_match(BASIC_ID, "residual_block(x, 64) on 64 channels"))
 RUBRIC.check("params", "residual_block, projection shortcut", points=1,
-             judge=params(BASIC_DOWN, "residual_block(x, 128, stride=2)"))
-# BEGIN HIDDEN
-RUBRIC.check("params", "residual_block with other arguments", points=1, hidden=True,
-             judge=params(BASIC_WIDEN, "residual_block"))
-# END HIDDEN
+             judge=params_match(BASIC_DOWN, "residual_block(x, 128, stride=2)"))
+with RUBRIC.hidden():
+    RUBRIC.check("params", "residual_block with other arguments", points=1,
+                 judge=params_match(BASIC_WIDEN, "residual_block"))
 RUBRIC.check("params", "bottleneck_block, identity shortcut", points=1,
-             judge=params(NECK_ID, "bottleneck_block(x, 64) on 256 channels"))
+             judge=params_match(NECK_ID, "bottleneck_block(x, 64) on 256 channels"))
 RUBRIC.check("params", "bottleneck_block, projection shortcut", points=1,
-             judge=params(NECK_DOWN, "bottleneck_block(x, 128, stride=2)"))
+             judge=params_match(NECK_DOWN, "bottleneck_block(x, 128, stride=2)"))
 for _depth, _count in ((18, "11,689,512"), (34, "21,797,672"), (50, "25,557,032"), (101, "44,549,160"),
                        (152, "60,192,808")):
     RUBRIC.check("params", f"build_resnet({_depth}): {_count} trainable", points=1,
-                 judge=params(NETS[_depth], f"build_resnet({_depth})"))
-RUBRIC.check("params", "build_plain(34)", points=1, judge=params(PLAIN, "build_plain(34)"))
+                 judge=params_match(NETS[_depth], f"build_resnet({_depth})"))
+RUBRIC.check("params", "build_plain(34)", points=1, judge=params_match(PLAIN, "build_plain(34)"))
 RUBRIC.check("structure", "build_resnet(18): the stem, four stages of basic blocks and the head of the paper",
-             points=1, judge=layers(NETS[18], "build_resnet(18)"))
+             points=1, judge=layers_match(NETS[18], "build_resnet(18)"))
 RUBRIC.check("structure", "build_plain(34) is ResNet-34 without its shortcuts", points=1,
-             judge=partial(_plain_layers, probe=PLAIN, what="build_plain(34)"))
+             judge=_plain_layers(PLAIN, "build_plain(34)"))
 
 
 @RUBRIC.check("structure", "residual_block has the layers and the shortcut of the paper", points=2)
 def basic_layers(ctx: Context) -> str:
-    compare_layers(ctx, BASIC_ID, "residual_block (identity shortcut)")
-    return compare_layers(ctx, BASIC_DOWN, "residual_block (projection shortcut)")
+    layers_match(BASIC_ID, "residual_block (identity shortcut)")(ctx)
+    return layers_match(BASIC_DOWN, "residual_block (projection shortcut)")(ctx)
 
 
 @RUBRIC.check("structure", "bottleneck_block has the layers of the paper (stride on the 3x3 or the 1x1)", points=2)
 def neck_layers(ctx: Context) -> str:
-    compare_layers(ctx, NECK_ID, "bottleneck_block (identity shortcut)")
+    layers_match(NECK_ID, "bottleneck_block (identity shortcut)")(ctx)
     found, accepted = _either(ctx, NECK_DOWN, NECK_DOWN_ALT, "structure")
     if found["signature"] in [a["signature"] for a in accepted]:  # type: ignore[index]
         return "bottleneck_block matches the paper"
-    return compare_layers(ctx, NECK_DOWN, "bottleneck_block (projection shortcut, stride 2)")
+    return layers_match(NECK_DOWN, "bottleneck_block (projection shortcut, stride 2)")(ctx)
 
 
 @RUBRIC.check("structure", "a projection only when the shape changes", points=1)
@@ -278,6 +273,6 @@ def gradient_flow(ctx: Context) -> str:
 
 
 RUBRIC.check("values", "build_resnet outputs class probabilities", points=1,
-             judge=probabilities(SMALL, "build_resnet(18, input_shape=(64, 64, 3), num_classes=10)"))
+             judge=outputs_are_probabilities(SMALL, "build_resnet(18, input_shape=(64, 64, 3), num_classes=10)"))
 RUBRIC.check("convergence", "a deep stack of your residual blocks learns like the reference", points=3,
-             judge=convergence(TRAIN, "a stack of twelve of your residual blocks"))
+             judge=trains_like_reference(TRAIN, "a stack of twelve of your residual blocks"))

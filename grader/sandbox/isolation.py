@@ -1,10 +1,10 @@
 """The jail: which protections beyond the child's own process tree this machine allows, and how a child enters it.
 
 When the grader runs as root on Linux and the kernel allows it, the child gets its own PID, mount, network and IPC
-namespaces and runs as an unprivileged user (`grader.jail`): it cannot see the grader's processes, reach the network
-or read the solutions, the reference artifact and the hidden checks, and when it ends the kernel kills everything it
-started, even processes that left its session. Elsewhere (not root, macOS, Windows) none of that applies, and
-`Isolation.describe` says so.
+namespaces and runs as an unprivileged user (`grader.sandbox.jail`): it cannot see the grader's processes, reach
+the network or read the solutions, the reference artifact and the hidden checks, and when it ends the kernel kills
+everything it started, even processes that left its session. Elsewhere (not root, macOS, Windows) none of that
+applies, and `Isolation.describe` says so.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class Isolation:
 _isolation: Isolation | None = None
 
 
-def isolation() -> Isolation:
+def current() -> Isolation:
     """Which protections this grader process can give its children (probed once)."""
     global _isolation
     if _isolation is None:
@@ -120,15 +120,16 @@ def _probe() -> Isolation:
 
 
 def jail_spec(scratch: Path, hidden: list[str], uid: int, command: list[str] | None = None) -> dict[str, Any]:
-    """What `grader.jail` shows the child, and the user it becomes."""
+    """What `grader.sandbox.jail` shows the child, and the user it becomes."""
     return {"keep": _kept_paths(scratch), "hide": hidden, "private": list(PRIVATE_FOLDERS),
             "private_mb": _PRIVATE_MB, "scratch": str(scratch.resolve()), "scratch_mb": SCRATCH_MB,
             "uid": uid, "command": command}
 
 
 def jailed(command: list[str], scratch: Path, hidden: list[str], uid: int) -> list[str]:
-    """`command` run in the jail as `uid`: new namespaces, then `grader.jail`, which confines it and executes it."""
-    return [*system.unshare_command(), sys.executable, "-I", "-m", "grader.jail",
+    """`command` run in the jail as `uid`: new namespaces, then `grader.sandbox.jail`, which confines it and executes
+    it."""
+    return [*system.unshare_command(), sys.executable, "-I", "-m", "grader.sandbox.jail",
             json.dumps(jail_spec(scratch, hidden, uid, command))]
 
 

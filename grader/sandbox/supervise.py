@@ -4,8 +4,8 @@ The child gets its own process tree (on POSIX its own process group and session)
 as working directory, a scrubbed environment, a wall-clock deadline for each assignment it runs, a cap on resident
 memory (watched from here, because TensorFlow reserves far more virtual memory than it uses), a cap on the bytes it
 may print and on its processes. Whatever happens, every process it started is killed at the end. On Linux the child
-is forked from this process's fork server (`grader.forkserver`, TensorFlow imported once) or, where there is none, it
-is started as a fresh interpreter, as everywhere else. What differs by OS is in `grader.sandbox.system`.
+is forked from this process's fork server (`grader.sandbox.forkserver`, TensorFlow imported once) or, where there is
+none, it is started as a fresh interpreter, as everywhere else. What differs by OS is in `grader.sandbox.system`.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from grader import contract, forkserver, tree
+from grader import contract, tree
 from grader.contract import Begin, Done, End, Job, Message
 from grader.errors import ChildStartError
-from grader.sandbox import system
-from grader.sandbox.isolation import child_uid, give_to_child, isolation, jail_spec, jailed
+from grader.sandbox import forked, system
+from grader.sandbox.isolation import child_uid, current, give_to_child, jail_spec, jailed
 from grader.sandbox.limits import Limits
 
 M = TypeVar("M", bound=Message)
@@ -121,7 +121,7 @@ def run_child(job: Job, submission: Path, limits: Limits,
     `ChildStartError` (a grader failure: exit 3, `grader_error` in a batch, graded again on the next run).
     """
     tries = []
-    for fork in (forkserver.enabled(), False):
+    for fork in (forked.enabled(), False):
         run = _attempt(job, submission, limits, on_message, fork)
         if run.times:  # it began: what happened from there on is the submission's doing
             return run
@@ -135,7 +135,7 @@ def _attempt(job: Job, submission: Path, limits: Limits, on_message: Callable[[M
     scratch = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
         with contextlib.ExitStack() as held:
-            uid = held.enter_context(child_uid()) if isolation().namespaces else None
+            uid = held.enter_context(child_uid()) if current().namespaces else None
             workdir = scratch / "work"
             _copy_submission(submission, workdir)
             (scratch / "tmp").mkdir()
@@ -207,14 +207,14 @@ def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
     start = time.monotonic()
     with open(output_path, "wb") as output:
         process: Any = None
-        if fork and forkserver.enabled():  # a fork of a process that has TensorFlow imported already
-            spec = jail_spec(scratch, list(isolation().hidden), uid) if in_jail else None
-            process = forkserver.spawn(workdir, env, rlimits, spec, output.fileno(), write_fd)
+        if fork and forked.enabled():  # a fork of a process that has TensorFlow imported already
+            spec = jail_spec(scratch, list(current().hidden), uid) if in_jail else None
+            process = forked.spawn(workdir, env, rlimits, spec, output.fileno(), write_fd)
         waiter = process.pid if process is not None and in_jail else None  # outside the jail, running no student code
         if process is None:
             command = [sys.executable, "-I", "-m", "grader.child", system.channel_argument(write_fd)]
             if in_jail:
-                command = jailed(command, scratch, list(isolation().hidden), uid)
+                command = jailed(command, scratch, list(current().hidden), uid)
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
                                        cwd=workdir, env=env, **system.popen_options(rlimits, write_fd))
     os.close(write_fd)

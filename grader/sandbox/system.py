@@ -185,7 +185,7 @@ def usage(root: int, waiter: int | None = None) -> tuple[int, int]:
 
 def shared_memory(pids: set[int]) -> int:
     """Bytes of System V shared memory that `pids` created and that no resident count shows once detached (Linux;
-    a jailed child's own IPC namespace is capped in `grader.jail` instead, and is not seen from here)."""
+    a jailed child's own IPC namespace is capped in `grader.sandbox.jail` instead, and is not seen from here)."""
     try:
         with open("/proc/sysvipc/shm") as f:
             rows = f.read().splitlines()[1:]

@@ -1,6 +1,6 @@
 """The step between the grader and the child, run as root inside the child's own namespaces.
 
-    unshare --pid --fork --kill-child --mount --net --ipc --mount-proc -- python -I -m grader.jail SPEC
+    unshare --pid --fork --kill-child --mount --net --ipc --mount-proc -- python -I -m grader.sandbox.jail SPEC
 
 Inside fresh PID, mount, network and IPC namespaces it shows the child an allow-list: the operating system's own
 folders, and in every other top-level folder only the interpreter, the installed packages and the grader. It hides
@@ -38,7 +38,7 @@ def main() -> None:
 
 
 def confine(spec: dict) -> None:
-    """Everything but the exec: the mounts, then the unprivileged user (also `grader.forkserver`'s way in)."""
+    """Everything but the exec: the mounts, then the unprivileged user (also `grader.sandbox.forkserver`'s way in)."""
     os.umask(0o022)  # the folders made below must be passable by the child's user
     parent = os.getppid()  # what waits for this process: unshare, or the fork server's waiter
     here = os.getcwd()  # in the scratch folder: entered again once its own tmpfs covers it
@@ -76,7 +76,7 @@ def confine(spec: dict) -> None:
     try:
         prctl(PR_SET_NO_NEW_PRIVS, 1)
     except OSError:
-        raise SystemExit("grader.jail: could not set no_new_privs") from None
+        raise SystemExit("grader.sandbox.jail: could not set no_new_privs") from None
     # The change of user cleared the parent-death signal. This process is PID 1 of its namespace, whose end ends
     # everything in it: it must die with what waits for it, even when the grader itself is killed.
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -98,7 +98,7 @@ def _cap_ipc() -> None:
         try:
             Path("/proc/sys", name).write_text(str(value))
         except OSError as exc:
-            raise SystemExit(f"grader.jail: could not cap {name}: {exc}") from None
+            raise SystemExit(f"grader.sandbox.jail: could not cap {name}: {exc}") from None
 
 
 def _covering(folder: Path, keep: list[Path]) -> str:
