@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
+import functools
 import sys
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from grader import errors
+from grader import errors, settings
 from grader.reports import escape, gradescope, terminal
 from grader.sandbox.limits import Limits
 
@@ -72,7 +74,7 @@ BUG_BANNER = "The grader itself failed (this is a bug in the grader, not in the 
 
 def _set_backend(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value:
-        os.environ["GRADER_TRAIN_BACKEND"] = value  # batch workers inherit it
+        settings.choose(backend=value)
 
 
 @click.group(cls=_DefaultGroup, invoke_without_command=False,
@@ -84,12 +86,49 @@ def _set_backend(ctx: click.Context, param: click.Parameter, value: str | None) 
 def main(course: Path | None) -> None:
     """Grade Keras CNN assignments: `grade PATH...` grades submission folders or files."""
     if course is not None:
-        os.environ["GRADER_COURSE"] = str(course.resolve())  # batch workers inherit it
+        settings.choose(course=course.resolve())
+
+
+@dataclass(frozen=True)
+class Grading:
+    """How each submission is graded, as the options of `grade` and `grade batch` say (`grading_options`)."""
+
+    assignments: list[str] | None
+    limits: Limits
+    profile: str
+    trust_custom_layers: bool
+
+
+def grading_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of `grade` and `grade batch` that decide how a submission is graded, declared once: the command
+    is given them as one `Grading`."""
+    options = [
+        click.option("--assignment", "-a", "assignments", multiple=True,
+                     help="Grade only this assignment (repeatable)."),
+        click.option("--timeout", type=float, default=None, help=_TIMEOUT_HELP),
+        click.option("--budget", type=float, default=None, help=_BUDGET_HELP),
+        click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB."),
+        click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP),
+        click.option("--backend", type=click.Choice(list(settings.BACKENDS)), default=None, callback=_set_backend,
+                     expose_value=False, is_eager=True, help=_BACKEND_HELP),
+        click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP),
+    ]
+
+    @functools.wraps(command)
+    def graded(*, assignments: tuple[str, ...], timeout: float | None, budget: float | None, memory: int,
+               profile: str | None, trust_custom_layers: bool, **rest: Any) -> Any:
+        grading = Grading(list(assignments) or None, _limits(timeout, memory, budget),
+                          profile or _default_profile(), trust_custom_layers)
+        return command(grading=grading, **rest)
+
+    for option in reversed(options):
+        graded = option(graded)
+    return graded
 
 
 @main.command("run")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--assignment", "-a", "assignments", multiple=True, help="Grade only this assignment (repeatable).")
+@grading_options
 @click.option("--json", "json_path", type=click.Path(path_type=Path),
               help="Write Gradescope results.json here (a folder of <submission>.json for several).")
 @click.option("--feedback", "feedback_path", type=click.Path(path_type=Path),
@@ -100,49 +139,32 @@ def main(course: Path | None) -> None:
 @click.option("--summary", "summary_path", type=click.Path(path_type=Path),
               help="Append the Markdown summary (scores, failed checks' causes, curves) to this file, e.g. "
                    "\"$GITHUB_STEP_SUMMARY\".")
-@click.option("--timeout", type=float, default=None, help=_TIMEOUT_HELP)
-@click.option("--budget", type=float, default=None, help=_BUDGET_HELP)
-@click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
 @click.option("--fail-under", type=float, default=None, help="Exit 1 when a submission scores below PERCENT.")
-@click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
-@click.option("--backend", type=click.Choice(["tensorflow", "jax"]), default=None, callback=_set_backend,
-              expose_value=False, is_eager=True, help=_BACKEND_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the totals.")
-@click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP)
-def run_command(paths: tuple[Path, ...], assignments: tuple[str, ...], json_path: Path | None,
-                feedback_path: Path | None, junit_path: Path | None, summary_path: Path | None, timeout: float | None,
-                budget: float | None, memory: int, fail_under: float | None, profile: str | None, quiet: bool,
-                trust_custom_layers: bool) -> None:
+def run_command(paths: tuple[Path, ...], grading: Grading, json_path: Path | None, feedback_path: Path | None,
+                junit_path: Path | None, summary_path: Path | None, fail_under: float | None, quiet: bool) -> None:
     """Grade submission folders (or single files) and print a report.
 
     The assignments found are graded and the missing ones listed, unscored; with -a, a missing one scores 0."""
     from grader.grading import grade_submission
+    from grader.reports.outputs import Outputs, write
 
-    limits = _limits(timeout, memory, budget)
     status = errors.EXIT_GRADED
-    profile = profile or _default_profile()
     results = []
+    several = len(paths) > 1
     for path in paths:
-        result = grade_submission(path, list(assignments) or None, limits, profile, trust_custom_layers,
-                                  only_present=not assignments)
+        result = grade_submission(path, grading.assignments, grading.limits, grading.profile,
+                                  grading.trust_custom_layers, only_present=not grading.assignments)
         results.append(result)
         if quiet:
             click.echo(f"{escape.terminal(str(path))}: {result.score:g} / {result.max_score:g}")
         else:
             click.echo(terminal.render(result, color=sys.stdout.isatty()), nl=False)
-        if json_path is not None:
-            target = json_path / f"{path.stem or path.name}.json" if len(paths) > 1 else json_path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(gradescope.render(result))
-        if feedback_path is not None:
-            from grader.reports import feedback
-
-            feedback.write(result, feedback_path / (path.stem or path.name) if len(paths) > 1 else feedback_path)
-        if summary_path is not None:
-            from grader.reports import summary
-
-            with summary_path.open("a") as f:
-                f.write(f"## Grading {escape.markdown(str(path))}\n\n{summary.markdown(result)}\n")
+        name = path.stem or path.name
+        write(result, Outputs(
+            json=(json_path / f"{name}.json" if several else json_path) if json_path else None,
+            feedback=(feedback_path / name if several else feedback_path) if feedback_path else None,
+            summary=summary_path, heading=f"## Grading {escape.markdown(str(path))}\n\n"))
         if fail_under is not None and result.percent < fail_under:
             status = errors.EXIT_BELOW_THRESHOLD
     if junit_path is not None:
@@ -166,21 +188,13 @@ def _default_profile() -> str:
     return default_profile()
 
 
-
 @main.command("batch")
 @click.argument("root", type=click.Path(path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="Folder for results/<student>.json, grades.csv, summary.md, junit.xml and histogram.png.")
 @click.option("--jobs", "-j", default=1, show_default=True, help="Students graded at once.")
 @click.option("--force", is_flag=True, help="Grade again students that already have a result.")
-@click.option("--assignment", "-a", "assignments", multiple=True, help="Grade only this assignment (repeatable).")
-@click.option("--timeout", type=float, default=None, help=_TIMEOUT_HELP)
-@click.option("--budget", type=float, default=None, help=_BUDGET_HELP)
-@click.option("--memory", default=3072, show_default=True, help="Resident memory cap per assignment, in MB.")
-@click.option("--profile", type=click.Choice(["quick", "full"]), default=None, help=_PROFILE_HELP)
-@click.option("--backend", type=click.Choice(["tensorflow", "jax"]), default=None, callback=_set_backend,
-              expose_value=False, is_eager=True, help=_BACKEND_HELP)
-@click.option("--trust-custom-layers", is_flag=True, help=_TRUST_HELP)
+@grading_options
 @click.option("--fail-under", type=float, default=None,
               help="Exit 1 when a student scores below PERCENT (for CI: the job turns red; summary.md names them).")
 @click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -192,9 +206,8 @@ def _default_profile() -> str:
 @click.option("--shard", default=None, metavar="K/N",
               help="Grade only slice K of N of the class (by a hash of each student's name); `grade merge` brings "
                    "the slices' output folders together as one run.")
-def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tuple[str, ...], timeout: float | None,
-                  budget: float | None, memory: int, profile: str | None, trust_custom_layers: bool,
-                  fail_under: float | None, roster: Path | None, title: str, shard: str | None) -> None:
+def batch_command(root: Path, out: Path, jobs: int, force: bool, grading: Grading, fail_under: float | None,
+                  roster: Path | None, title: str, shard: str | None) -> None:
     """Grade a class: every subfolder or .zip of ROOT is one student. Writes results/<student>.json, grades.csv,
     summary.md, junit.xml and histogram.png into --out."""
     from grader.batch import grade_class, parse_shard
@@ -203,9 +216,9 @@ def batch_command(root: Path, out: Path, jobs: int, force: bool, assignments: tu
         with click.progressbar(items, length=total, label="grading", file=sys.stderr) as bar:
             yield from bar
 
-    summary = grade_class(root, out, jobs=jobs, force=force, assignments=list(assignments) or None,
-                          limits=_limits(timeout, memory, budget), profile=profile or _default_profile(),
-                          progress=progress, trust_custom_layers=trust_custom_layers, fail_under=fail_under,
+    summary = grade_class(root, out, jobs=jobs, force=force, assignments=grading.assignments,
+                          limits=grading.limits, profile=grading.profile, progress=progress,
+                          trust_custom_layers=grading.trust_custom_layers, fail_under=fail_under,
                           roster=roster, title=title, shard=parse_shard(shard) if shard else None)
     click.echo(f"graded {len(summary['graded'])} student(s), skipped {summary['skipped']} already graded "
                f"(--force grades them again); {summary['students']} in {out / 'grades.csv'}")

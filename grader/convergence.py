@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from grader import locations
+from grader.settings import BACKENDS
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,6 @@ def default_profile() -> str:
         return "full" if tf.config.list_physical_devices("GPU") else "quick"
 
 
-BACKENDS = ("tensorflow", "jax")
 _last_device: str | None = None  # where the last run trained in another process said it trained
 
 
@@ -62,7 +62,9 @@ def training_backend() -> str:
     """The Keras backend that trains the networks (`grade --backend`, GRADER_TRAIN_BACKEND): TensorFlow in the
     grader's own process (the default), or JAX in a process of its own (e.g. a GPU machine where TensorFlow has no
     GPU build)."""
-    backend = os.environ.get("GRADER_TRAIN_BACKEND") or "tensorflow"
+    from grader import settings
+
+    backend = settings.current().backend
     if backend not in BACKENDS:
         from grader.errors import UsageError
 
@@ -255,7 +257,11 @@ def _train_elsewhere(config: dict[str, Any], dataset_name: str, profile: Profile
     import sys
 
     global _last_device
-    job = json.dumps({"config": config, "dataset": dataset_name, "profile": profile.__dict__, "seed": seed})
+    from grader import settings
+
+    chosen = settings.current()
+    job = json.dumps({"config": config, "dataset": dataset_name, "profile": profile.__dict__, "seed": seed,
+                      "course": str(chosen.course) if chosen.course else None, "backend": backend})
     done = subprocess.run([sys.executable, "-m", "grader.convergence"], input=job, capture_output=True, text=True,
                           env={**os.environ, "KERAS_BACKEND": backend}, timeout=3600)
     if done.returncode:
@@ -268,6 +274,9 @@ def _train_elsewhere(config: dict[str, Any], dataset_name: str, profile: Profile
 if __name__ == "__main__":  # one training run under the backend of KERAS_BACKEND: a job on stdin, the run on stdout
     import sys
 
+    from grader import settings as _settings
+
     _job = json.loads(sys.stdin.read())
+    _settings.use(_settings.Settings(Path(_job["course"]) if _job["course"] else None, _job["backend"]))
     _run = _train(_job["config"], _job["dataset"], Profile(**_job["profile"]), _job["seed"])
     print(json.dumps({**_run, "device": device_name()}))

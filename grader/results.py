@@ -1,8 +1,12 @@
-"""Results as data: one check, one assignment, one submission. Renderers live in `grader.reports`."""
+"""Results as data: one check, one assignment, one submission, a class. Renderers live in `grader.reports`."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -84,3 +88,37 @@ class SubmissionResult:
     @property
     def percent(self) -> float:
         return 100.0 * self.score / self.max_score if self.max_score else 0.0
+
+
+@dataclass(frozen=True)
+class ClassResult:
+    """A class's results as `grade batch` wrote them: each student's Gradescope report, by name."""
+
+    reports: dict[str, dict[str, Any]]
+
+    @classmethod
+    def read(cls, out: Path, names: list[str]) -> ClassResult:
+        """The results of `names` in the output folder `out` (`results/<name>.json`); a missing one is left out."""
+        reports = {}
+        for name in names:
+            path = out / "results" / f"{name}.json"
+            if path.is_file():
+                reports[name] = json.loads(path.read_text())
+        return cls(reports)
+
+    @property
+    def assignments(self) -> list[str]:
+        return sorted({a for r in self.reports.values() for a in r["extra_data"].get("assignments", {})})
+
+    def percent(self, name: str) -> float:
+        report = self.reports[name]
+        return 100 * report["score"] / report["max_score"] if report["max_score"] else 0.0
+
+    @property
+    def grader_failures(self) -> list[str]:
+        """The students the grader failed on (not graded)."""
+        return sorted(n for n, r in self.reports.items() if r["extra_data"].get("grader_error"))
+
+    def failed(self) -> Counter:
+        """How many students failed each check, by its name."""
+        return Counter(t["name"] for r in self.reports.values() for t in r["tests"] if t["status"] == "failed")

@@ -20,10 +20,10 @@ from itertools import combinations
 from pathlib import Path
 
 from grader import locations
-from grader.batch import Student, students
 from grader.errors import LoadError
+from grader.reports import gradescope
 from grader.rubrics import RUBRICS
-from grader.submission import load, locate
+from grader.submission import Student, load, locate, students
 
 NOISE, GUARANTEE = 25, 30  # copydetect's defaults: matches shorter than 25 characters are ignored, 30 always found
 RARE = 2
@@ -73,7 +73,7 @@ def shared_mistakes(out: Path) -> list[tuple[str, list[str], list[str]]]:
         by_assignment: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for test in report.get("tests", []):
             if test["status"] == "failed" and test.get("visibility") == "visible":
-                by_assignment[test["name"].split("/")[0]].append((test["name"], test["output"]))
+                by_assignment[gradescope.assignment_of(test)].append((test["name"], test["output"]))
         for assignment, failed in by_assignment.items():
             key = (assignment, json.dumps(sorted(failed)))
             groups[key].append(path.stem)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import stat
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader import tree
-from grader.errors import LoadError
+from grader.errors import LoadError, UsageError
 
 EXTENSIONS = (".py", ".ipynb")
 # Folders below a submission's root that are never searched (README, "Which files are graded"): caches and copies,
@@ -258,3 +260,74 @@ def format_syntax_error(exc: SyntaxError) -> str:
             indent = len(text) - len(text.lstrip())
             message += "\n    " + " " * max(exc.offset - 1 - indent, 0) + "^"
     return message
+
+
+# A class's submissions: one student per subfolder or zip of a folder (`grade batch`, `grade similarity`).
+
+_MAX_UNZIPPED_BYTES = 50_000_000
+
+
+@dataclass(frozen=True)
+class Student:
+    name: str
+    path: Path  # a folder, or a .zip to unpack first
+
+
+def student_name(path: Path) -> str:
+    """The name a student's folder or zip is graded under, and their files are written under: letters, digits and
+    `._@+-` kept, anything else `_`, no leading dot. It cannot be `.`, `..`, hidden or a path.
+
+    >>> student_name(Path("...zip")), student_name(Path("Ana María (2)")), student_name(Path("../bob.zip"))
+    ('__', 'Ana_María__2_', 'bob')
+    """
+    raw = path.name[: -len(".zip")] if path.name.lower().endswith(".zip") else path.name
+    name = "".join(c if c.isalnum() or c in "._@+-" else "_" for c in raw)
+    return name.lstrip(".") or "_" * len(name) or "_"
+
+
+def students(root: Path) -> list[Student]:
+    """Every student under `root`: each subfolder and each `.zip`, by `student_name`. Two sources that would be
+    graded under one name (`erin/` and `erin.zip`, `a b/` and `a_b/`) are refused by name, before anything is
+    graded: neither may silently replace the other."""
+    if not root.is_dir():
+        raise UsageError(f"no such folder: {root}")
+    found = [Student(student_name(p), p) for p in sorted(root.iterdir())
+             if (p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+             or (p.suffix.lower() == ".zip" and p.is_file() and not p.is_symlink())]
+    if not found:
+        raise UsageError(f"no student folders or .zip files in {root}")
+    sources: dict[str, list[str]] = {}
+    for student in found:
+        sources.setdefault(student.name.lower(), []).append(student.path.name)
+    clashes = {name: paths for name, paths in sources.items() if len(paths) > 1}
+    if clashes:
+        said = "; ".join(f"{' and '.join(repr(p) for p in paths)}" for paths in clashes.values())
+        raise UsageError(f"two submissions would be graded as one student: {said}. Rename or remove one of each "
+                         "pair; nothing was graded")
+    return found
+
+
+def unpack(archive: Path, folder: Path) -> Path:
+    """Unpack a student's zip safely into a fresh `folder` (nothing left from before; no paths outside it; a size
+    cap); returns the folder."""
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()
+    elif folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(archive) as bundle:
+        total = 0
+        for member in bundle.infolist():
+            target = (folder / member.filename).resolve()
+            if not target.is_relative_to(folder.resolve()):
+                continue  # a path that climbs out of the folder is skipped
+            total += member.file_size
+            if total > _MAX_UNZIPPED_BYTES:
+                break
+            if member.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with bundle.open(member) as source, open(target, "wb") as sink:
+                    shutil.copyfileobj(source, sink)
+    return folder

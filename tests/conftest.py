@@ -104,6 +104,15 @@ def no_child(monkeypatch) -> None:
     monkeypatch.setattr(grader.sandbox.supervise, "run_child", refuse)
 
 
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """What a command line chose (`--course`, `--backend`) ends with its test, as it ends with its process."""
+    from grader import settings
+
+    yield
+    settings.use(None)
+
+
 @pytest.fixture
 def shared_grading(monkeypatch) -> None:
     """`grade` through the command line reuses each fixture's one grading of this test run."""

@@ -12,7 +12,6 @@ from grader.cli import main
 
 
 def test_the_reference_trains_under_jax_and_keeps_full_marks(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("GRADER_TRAIN_BACKEND", "tensorflow")  # restored after the test: the option sets it
     monkeypatch.setenv("GRADER_CACHE", str(tmp_path / "cache"))  # no run cached: JAX must train
     (tmp_path / "cache").mkdir()
     for artifact in (ROOT / ".grader-cache").glob("gap-quick-*.json"):  # the reference's figures, as computed

@@ -90,8 +90,9 @@ def test_batch_grades_a_class_in_parallel_and_resumes(tmp_path) -> None:
 def test_a_grader_failure_is_reported_as_such_never_as_the_students_zero(tmp_path, monkeypatch) -> None:
     import grader.batch
     import grader.grading
-    from grader.batch import Student, _grade_one, summarize
+    from grader.batch import _grade_one, summarize
     from grader.sandbox.limits import Limits
+    from grader.submission import Student
 
     def bug(*args, **kwargs):
         raise AttributeError("a bug in the grader")

@@ -66,8 +66,9 @@ def test_a_child_that_cannot_start_at_all_is_a_grader_failure_not_a_zero(tmp_pat
     assert "did not start, twice" in outcome.output and "exit status 70" in outcome.output
     assert not (tmp_path / "r.json").exists()  # no score was written for the student
 
-    from grader.batch import Student, _grade_one, _graded
+    from grader.batch import _grade_one, _graded
     from grader.sandbox.limits import Limits
+    from grader.submission import Student
 
     (tmp_path / "out" / "results").mkdir(parents=True)
     (tmp_path / "class" / "erin").mkdir(parents=True)
@@ -201,8 +202,8 @@ def test_nan_outputs_fail_the_value_checks_and_say_why() -> None:
 
 @pytest.mark.quick
 def test_a_students_name_is_never_a_path_and_two_sources_for_one_name_are_refused(tmp_path) -> None:
-    from grader.batch import students
     from grader.errors import UsageError
+    from grader.submission import students
 
     root = tmp_path / "class"
     root.mkdir()

@@ -65,3 +65,17 @@ def _with_picture(message: str, figure: dict[str, Any]) -> str:
 
 def render(result: SubmissionResult) -> str:
     return json.dumps(to_dict(result), indent=2, sort_keys=True) + "\n"
+
+
+def ungraded(maxima: dict[str, float], output: str, extra: dict[str, Any]) -> bytes:
+    """The results.json of a submission that could not be graded at all: 0 of each assignment's points (`maxima`),
+    no test, `output` saying why, and `extra` in `extra_data` (`error`, or `grader_error` for the grader's own
+    fault)."""
+    report = {"score": 0, "max_score": sum(maxima.values()), "tests": [], "output": output,
+              "extra_data": {"assignments": {n: {"score": 0, "max_score": m} for n, m in maxima.items()}, **extra}}
+    return (json.dumps(report, indent=2, sort_keys=True) + "\n").encode()
+
+
+def assignment_of(test: dict[str, Any]) -> str:
+    """The assignment a test of a results.json belongs to (its name is `assignment/category: description`)."""
+    return test["name"].split("/", 1)[0]
