@@ -19,9 +19,9 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from grader.analysis.structure import Difference, structure_diff
 from grader.registry import Context, Probe
 from grader.results import Cause, CheckResult
+from grader.rubrics.differences import Difference, structure_diff
 
 _CONVS = frozenset({"conv", "conv1d", "depthwiseconv2d", "separableconv2d", "conv2dtranspose"})
 _POOLS = frozenset({"max_pool", "avg_pool", "global_avg_pool", "global_max_pool"})

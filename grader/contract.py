@@ -39,7 +39,10 @@ ChannelError = ContractError  # the name the sandbox's reader catches
 
 @dataclass(frozen=True)
 class Cell:
-    label: str  # the file name (and cell number) shown in tracebacks
+    """A piece of student code and the name its tracebacks show ("gap.py", "gap.ipynb, cell 3"): what
+    `grader.submission` loads and the child runs."""
+
+    label: str
     source: str
 
 

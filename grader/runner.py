@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import quiet
-from grader.contract import AssignmentJob, Cell, Job, Load, Message, ProbeResult, Started
+from grader.contract import AssignmentJob, Job, Load, Message, ProbeResult, Started
 from grader.registry import Outcome, Probe, Rubric
 from grader.sandbox import supervise
 from grader.sandbox.limits import Limits
@@ -137,7 +137,7 @@ def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits
 
 def _job(rubric: Rubric, source: StudentSource, reference: bool, hidden: bool) -> AssignmentJob:
     probes = _probes(rubric, reference, hidden)
-    return AssignmentJob(rubric.name, [Cell(c.label, c.source) for c in source.cells], list(rubric.functions),
+    return AssignmentJob(rubric.name, list(source.cells), list(rubric.functions),
                          [p.call() for p in probes])
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import tree
+from grader.contract import Cell
 from grader.errors import LoadError, UsageError
 
 EXTENSIONS = (".py", ".ipynb")
@@ -29,14 +30,6 @@ _MAX_NOTEBOOK_BYTES = 50_000_000
 # Cell magics whose body is plain Python: the magic line is dropped and the body kept.
 _PYTHON_CELL_MAGICS = {"time", "capture", "timeit", "prun"}
 _SHELL_ASSIGNMENT = re.compile(r"^\s*[\w.,\s\[\]]+=\s*[!%]")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A piece of student code and the name its tracebacks show ("gap.py", "gap.ipynb, cell 3")."""
-
-    label: str
-    source: str
 
 
 @dataclass(frozen=True)

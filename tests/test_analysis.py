@@ -11,7 +11,8 @@ from keras import layers
 from conftest import load_solution
 from grader.analysis.graph import trace
 from grader.analysis.receptive_field import chain_field, feature_field, gradient_field, receptive_fields
-from grader.analysis.structure import chain_diff, signature
+from grader.analysis.structure import signature
+from grader.rubrics.differences import chain_diff
 
 
 def test_gap_solution_reproduces_the_contracts_parameter_counts() -> None:

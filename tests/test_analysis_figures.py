@@ -9,8 +9,9 @@ from keras import layers
 from conftest import load_solution
 from grader.analysis.graph import trace
 from grader.analysis.macs import count_macs
-from grader.analysis.params import count_params, diagnose
+from grader.analysis.params import count_params
 from grader.analysis.receptive_field import gradient_field, receptive_fields
+from grader.rubrics.diagnosis import diagnose
 
 
 def _last(graph, kind):

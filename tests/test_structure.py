@@ -7,7 +7,8 @@ import pytest
 from keras import layers
 
 from grader.analysis.graph import trace
-from grader.analysis.structure import decompose, signature, structure_diff
+from grader.analysis.structure import decompose, signature
+from grader.rubrics.differences import structure_diff
 
 
 def _residual(x, *, relu_layer=False, add_fn=False, swap=False, relu_before=False, shortcut=True, names=False):

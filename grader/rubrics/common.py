@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from grader.analysis.params import diagnose
-from grader.analysis.structure import chain_diff, marked, structure_diff
+from grader.analysis.structure import marked
 from grader.margins import verdict
 from grader.registry import Context, Fail, Probe, judgement
+from grader.rubrics.diagnosis import diagnose
+from grader.rubrics.differences import chain_diff, structure_diff
 
 
 @judgement
