@@ -33,14 +33,14 @@ calibrate: $(STAMP)
 # The quick tier, for the edit-test loop: lint, and the tests that start no child and import no TensorFlow.
 check: $(STAMP)
 	$(BIN)/ruff check grader tests benchmarks
-	GRADER_QUICK_TIER=1 $(BIN)/pytest -q -m quick -p no:cacheprovider
+	$(BIN)/pytest -q -m quick -p no:cacheprovider
 
-# Every hostile fixture graded, and what stopped each (about 5 min); the assertions are in tests/test_hostile.py.
+# Every hostile fixture graded, and what stopped each (about 5 min); the assertions are in tests/sandbox/test_hostile.py.
 hostile: $(STAMP)
 	$(BIN)/python -m benchmarks.hostile
 
 # How many items "What to fix" lists for each bug fixture (or CAUSES_ARGS=FOLDER), against how many mistakes it has
-# (about 5 min). Recorded in benchmarks/results/causes.txt; tests/test_rubrics.py asserts the same for the fixtures.
+# (about 5 min). Recorded in benchmarks/results/causes.txt; tests/rubrics/test_rubrics.py asserts the same for the fixtures.
 # CAUSES_ARGS=benchmarks/single_mistakes: 12 submissions no test reads (benchmarks/results/causes-single-mistakes.txt).
 causes: $(STAMP)
 	$(BIN)/python -m benchmarks.causes $(CAUSES_ARGS)

@@ -1,6 +1,6 @@
 """How many items "What to fix" lists per submission: each single-mistake submission should get exactly one.
 
-    python -m benchmarks.causes                  # every bug fixture of tests/test_rubrics.py
+    python -m benchmarks.causes                  # every bug fixture of tests/rubrics/test_rubrics.py
     python -m benchmarks.causes FILE_OR_FOLDER   # other submissions (a folder of files named like the assignments)
 
 Prints each submission's items, then how many had exactly the expected number, per assignment. A fixture's

@@ -4,7 +4,7 @@
 
 Each fixture is graded as a student's file alone (its assignment from its name), with the memory cap of the
 hostile tests (1,500 MB) and a short time limit, so that the loops end soon; the line printed is the first failed
-check's message, which is what the student reads. The assertions are in tests/test_hostile.py.
+check's message, which is what the student reads. The assertions are in tests/sandbox/test_hostile.py.
 """
 
 from __future__ import annotations

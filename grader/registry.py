@@ -35,7 +35,6 @@ import inspect
 import json
 import math
 import reprlib
-import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -180,9 +179,13 @@ def declared_reads(judge: Callable[..., Any], depth: int = 0) -> list[tuple[Prob
     if isinstance(judge, Judgement):
         function, names = judge.function, judge.bound()
     function = inspect.unwrap(function)
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError):
+    code = getattr(function, "__code__", None)
+    if code is not None and not _READS.keys() & _names(code):  # reads nothing itself: applies nothing, or others
+        scope_names = {**getattr(function, "__globals__", {}), **names}
+        if not any(hasattr(scope_names.get(n), "judgement") for n in _names(code)):
+            return []
+    tree = _definition(function)
+    if tree is None:
         return []
     scope = {**getattr(function, "__globals__", {}), **inspect.getclosurevars(function).nonlocals, **names}
     found = []
@@ -200,6 +203,40 @@ def declared_reads(judge: Callable[..., Any], depth: int = 0) -> list[tuple[Prob
             key = node.args[1].value
         if isinstance(probe, Probe) and isinstance(key, str):
             found.append((probe, key))
+    return found
+
+
+def _definition(function: Callable[..., Any]) -> ast.AST | None:
+    """The syntax tree of a function's definition, from its module's source parsed once."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return None
+    return _definitions(code.co_filename).get(code.co_firstlineno)
+
+
+@functools.cache
+def _definitions(filename: str) -> dict[int, ast.AST]:
+    """Every function defined in a source file, by the first line of its definition (its decorators' or its own)."""
+    try:
+        with open(filename, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    found: dict[int, ast.AST] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            found.setdefault(node.lineno, node)
+            for decorator in getattr(node, "decorator_list", []):
+                found.setdefault(decorator.lineno, node)
+    return found
+
+
+def _names(code: Any) -> set[str]:
+    """The names a code object and the functions nested in it use."""
+    found = set(code.co_names)
+    for constant in code.co_consts:
+        if hasattr(constant, "co_names"):
+            found |= _names(constant)
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import site
@@ -22,26 +23,33 @@ GAP = FIXTURES / "gap"
 
 collect_ignore_glob = ["fixtures/*"]  # student files: never imported by pytest (one loops forever)
 
-# `make check`, the quick tier: only tests marked `quick` run, and they may start no child and import no TensorFlow
-# or Keras. Here that is enforced: a test that breaks the rule fails, it does not slow the tier down silently.
-QUICK_TIER = os.environ.get("GRADER_QUICK_TIER") == "1"
-if QUICK_TIER:
-    import importlib.abc
+# `make check`, the quick tier, is `pytest -m quick`: the tests marked `quick`, which may start no child and import
+# no TensorFlow, Keras or JAX. Chosen by the marker alone; under it the rule is enforced (a test that breaks it fails,
+# it does not slow the tier down silently) and the modules that hold no quick test are not even collected.
+_HEAVY = ("tensorflow", "keras", "jax")
+quick_tier = False
 
-    class _Heavy(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("tensorflow", "keras", "jax"):
-                raise ImportError(f"the quick tier imports no {name}: mark the test that needs it as not quick")
 
-    sys.meta_path.insert(0, _Heavy())
+def pytest_configure(config: pytest.Config) -> None:
+    global quick_tier
+    quick_tier = (config.getoption("markexpr", "") or "").strip() == "quick"
+    if quick_tier:
+        import importlib.abc
+
+        class _Heavy(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in _HEAVY:
+                    raise ImportError(f"the quick tier imports no {name}: mark the test that needs it as not quick")
+
+        sys.meta_path.insert(0, _Heavy())
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """The quick tier does not even import the modules that hold no quick test (they import Keras)."""
-    if QUICK_TIER and collection_path.suffix == ".py" and collection_path.name != "conftest.py":
-        if collection_path.parent.name == "tests":
+    """The quick tier does not even import the modules that hold no quick test."""
+    if quick_tier and collection_path.suffix == ".py" and collection_path.name != "conftest.py":
+        if ROOT / "tests" in collection_path.parents:
             return "mark.quick" not in collection_path.read_text()
-        return collection_path.name != "submission.py"
+        return collection_path.name != "submission.py"  # the package's doctests: only submission's are quick
     return None
 
 
@@ -93,9 +101,11 @@ def graded(path: Path, assignment: str = "gap", timeout: float = 120.0) -> Assig
     return grade_once(path, [assignment], Limits(timeout=timeout)).assignments[0]
 
 
-@pytest.fixture(autouse=QUICK_TIER)
+@pytest.fixture(autouse=True)
 def no_child(monkeypatch) -> None:
     """In the quick tier, starting a child is an error."""
+    if not quick_tier:
+        return
     import grader.sandbox.supervise
 
     def refuse(*args, **kwargs):
@@ -119,6 +129,21 @@ def shared_grading(monkeypatch) -> None:
     import grader.grading
 
     monkeypatch.setattr(grader.grading, "grade_submission", grade_once)
+
+
+class _LazyModule(ModuleType):
+    """A module imported when first used (`lazy_module`)."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name == "pytestmark":  # what pytest looks for on every name of a test module
+            raise AttributeError(name)
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+def lazy_module(name: str) -> ModuleType:
+    """`name` (Keras, say), imported by the first test that reads from it: collecting the suite imports no
+    TensorFlow, and the quick tier may hold such modules."""
+    return _LazyModule(name)
 
 
 def load_solution(name: str) -> ModuleType:

@@ -8,14 +8,15 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import keras
 import numpy as np
 
-from conftest import ROOT, load_solution
+from conftest import ROOT, lazy_module, load_solution
 from grader.analysis.graph import trace
 from grader.analysis.structure import signature
 from grader.convergence import PROFILES, _run_key, train
 from grader.rubrics import gap
+
+keras = lazy_module("keras")  # imported by the first test that uses it: collection imports no Keras
 
 
 def _config_and_signature(model) -> tuple[dict, str]:

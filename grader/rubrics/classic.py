@@ -30,7 +30,7 @@ with RUBRIC.hidden():
                                  ignored={"num_classes": 1000})
 NETS = {"LeNet-5": (LENET, "build_lenet5()"), "AlexNet": (ALEXNET, "build_alexnet()"),
         "VGG-16": (VGG, "build_vgg16()")}
-# The published figures: the reference reproduces them (tests/test_classic_rubric.py).
+# The published figures: the reference reproduces them (tests/rubrics/test_classic_rubric.py).
 PUBLISHED = {"LeNet-5": 61_706, "AlexNet": 62_378_344, "VGG-16": 138_357_544}
 
 # Mutants and equivalents quote the solution, so they are left out of a student release.

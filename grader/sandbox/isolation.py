@@ -34,7 +34,7 @@ CHILD_UID = 65534  # nobody: owns nothing, so can read only what anyone may read
 CHILD_UIDS = range(1_700_000_000, 1_700_000_000 + 2**20)
 _UID_LOCKS = Path("/run/cnn-grader-uids")  # root's alone: a lock file per user id in use
 
-# Every folder anyone may write to gets a private, small tmpfs in the jail (tests/test_hostile.py checks that no
+# Every folder anyone may write to gets a private, small tmpfs in the jail (tests/sandbox/test_hostile.py checks that no
 # other one exists on this machine); the scratch folder gets its own, which is the child's disk quota.
 PRIVATE_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 _PRIVATE_MB = 64

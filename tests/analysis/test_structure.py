@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import keras
 import pytest
-from keras import layers
 
+from conftest import lazy_module
 from grader.analysis.graph import trace
 from grader.analysis.structure import decompose, signature
 from grader.rubrics.differences import structure_diff
+
+keras = lazy_module("keras")  # imported by the first test that uses it: collection imports no Keras
+layers = lazy_module("keras.layers")
 
 
 def _residual(x, *, relu_layer=False, add_fn=False, swap=False, relu_before=False, shortcut=True, names=False):

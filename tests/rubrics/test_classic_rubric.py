@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import keras
-
-from conftest import load_solution
+from conftest import lazy_module, load_solution
 from grader.analysis.graph import trace
 from grader.analysis.macs import count_macs
 from grader.analysis.params import count_params
 from grader.analysis.receptive_field import feature_field
 from grader.rubrics.classic import PUBLISHED
+
+keras = lazy_module("keras")  # imported by the first test that uses it: collection imports no Keras
 
 
 def test_the_reference_reproduces_the_published_figures() -> None:

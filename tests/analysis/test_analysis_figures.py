@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import keras
 import pytest
-from keras import layers
 
-from conftest import load_solution
+from conftest import lazy_module, load_solution
 from grader.analysis.graph import trace
 from grader.analysis.macs import count_macs
 from grader.analysis.params import count_params
 from grader.analysis.receptive_field import gradient_field, receptive_fields
 from grader.rubrics.diagnosis import diagnose
+
+keras = lazy_module("keras")  # imported by the first test that uses it: collection imports no Keras
+layers = lazy_module("keras.layers")
 
 
 def _last(graph, kind):

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import keras
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from keras import layers
 
-from conftest import load_solution
+from conftest import lazy_module, load_solution
 from grader.analysis.graph import trace
 from grader.analysis.receptive_field import chain_field, feature_field, gradient_field, receptive_fields
 from grader.analysis.structure import signature
 from grader.rubrics.differences import chain_diff
+
+keras = lazy_module("keras")  # imported by the first test that uses it: collection imports no Keras
+layers = lazy_module("keras.layers")
 
 
 def test_gap_solution_reproduces_the_contracts_parameter_counts() -> None:
