@@ -70,7 +70,8 @@ with RUBRIC.hidden():
                   "            x = layers.Add()([x, y]) if x.shape == y.shape else y\n")
     RUBRIC.equivalent("1x1 convolutions with padding='valid'", 'strides=stride, padding="same", use_bias=False)(x)',
                       'strides=stride, padding="valid" if kernel_size == 1 else "same", use_bias=False)(x)')
-    # What the contract leaves open (tests/rubrics/test_rubrics.py has the hand-written spellings): any choice keeps full marks.
+    # What the contract leaves open (tests/rubrics/test_rubrics.py has the hand-written spellings): any choice keeps
+    # full marks.
     RUBRIC.equivalent("BatchNormalization with PyTorch's momentum and epsilon", "x = layers.BatchNormalization()(x)",
                       "x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)")
     RUBRIC.equivalent("He-normal initialisers", 'padding="same", use_bias=False)(x)',
