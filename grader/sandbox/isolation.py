@@ -106,8 +106,6 @@ def _probe() -> Isolation:
                  f"sys.exit(0 if os.getuid() == {CHILD_UID} and not any(os.access(p, os.R_OK) for p in {hidden!r})"
                  " else 3)")
         command = jailed([sys.executable, "-I", "-c", check], scratch, hidden, CHILD_UID)
-        from grader.sandbox.supervise import environment
-
         done = subprocess.run(command, cwd=scratch, capture_output=True, timeout=60, env=environment(scratch))
         if done.returncode != 0:
             why = (done.stderr or b"").decode(errors="replace").strip().splitlines()
@@ -117,6 +115,25 @@ def _probe() -> Isolation:
         return Isolation(False, f"namespaces are not available here ({exc})")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def environment(scratch: Path, threads: int | None = None) -> dict[str, str]:
+    """The child's whole environment: nothing of the grader's."""
+    pools = {} if threads is None else {"OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads),
+                                        "TF_NUM_INTEROP_THREADS": str(max(threads // 2, 1))}
+    return {
+        **pools,
+        **system.environment(str(scratch)),
+        "HOME": str(scratch),
+        "TMPDIR": str(scratch / "tmp"),
+        "KERAS_HOME": str(scratch / ".keras"),
+        "LANG": "C.UTF-8",
+        "KERAS_BACKEND": "tensorflow",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+        "CUDA_VISIBLE_DEVICES": "-1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
 
 
 def jail_spec(scratch: Path, hidden: list[str], uid: int, command: list[str] | None = None) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from grader import contract, tree
 from grader.contract import Begin, Done, End, Job, Message
 from grader.errors import ChildStartError
 from grader.sandbox import forked, system
-from grader.sandbox.isolation import child_uid, current, give_to_child, jail_spec, jailed
+from grader.sandbox.isolation import child_uid, current, environment, give_to_child, jail_spec, jailed
 from grader.sandbox.limits import Limits
 
 M = TypeVar("M", bound=Message)
@@ -174,25 +174,6 @@ def _copy_file(source: Path, target: Path) -> None:
     fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as f, open(target, "xb") as out:
         shutil.copyfileobj(f, out)
-
-
-def environment(scratch: Path, threads: int | None = None) -> dict[str, str]:
-    """The child's whole environment: nothing of the grader's."""
-    pools = {} if threads is None else {"OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads),
-                                        "TF_NUM_INTEROP_THREADS": str(max(threads // 2, 1))}
-    return {
-        **pools,
-        **system.environment(str(scratch)),
-        "HOME": str(scratch),
-        "TMPDIR": str(scratch / "tmp"),
-        "KERAS_HOME": str(scratch / ".keras"),
-        "LANG": "C.UTF-8",
-        "KERAS_BACKEND": "tensorflow",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "TF_ENABLE_ONEDNN_OPTS": "0",
-        "CUDA_VISIBLE_DEVICES": "-1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
 
 
 def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
