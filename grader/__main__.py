@@ -1,6 +1,6 @@
 """`python -m grader`: the same as the `grade` command."""
 
-from grader.cli import main
+from grader.cli import entry
 
 if __name__ == "__main__":
-    main()
+    entry()

@@ -77,6 +77,17 @@ def _set_backend(ctx: click.Context, param: click.Parameter, value: str | None) 
         settings.choose(backend=value)
 
 
+def entry() -> None:
+    """The `grade` command: run by this shell's grading service where there is one to use (`grader.service`), else
+    here."""
+    from grader import service
+
+    code = service.run(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    main()
+
+
 @click.group(cls=_DefaultGroup, invoke_without_command=False,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cnn-grader")
@@ -159,7 +170,7 @@ def run_command(paths: tuple[Path, ...], grading: Grading, json_path: Path | Non
         if quiet:
             click.echo(f"{escape.terminal(str(path))}: {result.score:g} / {result.max_score:g}")
         else:
-            click.echo(terminal.render(result, color=sys.stdout.isatty()), nl=False)
+            click.echo(terminal.render(result, color=True), nl=False)  # Click drops the colours off a terminal
         name = path.stem or path.name
         write(result, Outputs(
             json=(json_path / f"{name}.json" if several else json_path) if json_path else None,

@@ -186,7 +186,7 @@ def pyproject(solutions: bool) -> str:
     lines = ["[build-system]", 'requires = ["setuptools>=68"]', 'build-backend = "setuptools.build_meta"', "",
              "[project]", 'name = "cnn-grader"', f"version = {json.dumps(version)}",
              f"requires-python = {json.dumps(python)}", f"dependencies = {json.dumps(requires)}", "",
-             "[project.scripts]", 'grade = "grader.cli:main"', "", "[tool.setuptools]"]
+             "[project.scripts]", 'grade = "grader.cli:entry"', "", "[tool.setuptools]"]
     if solutions:
         lines += [f"packages = {json.dumps([*shipped, 'grader.course.solutions'])}", "",
                   "[tool.setuptools.package-dir]", '"grader.course.solutions" = "solutions"', "",

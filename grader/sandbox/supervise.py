@@ -178,26 +178,13 @@ def _copy_file(source: Path, target: Path) -> None:
 
 def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
          on_message: Callable[[Message], None] | None, fork: bool = True, uid: int | None = None) -> ChildRun:
+    """Start the child, give it its job, hand its messages on as they arrive, and end it."""
     read_fd, write_fd = os.pipe()
     output_path = scratch / "output.txt"
     result = ChildRun(expected=tuple(a.module for a in job.assignments))
-
-    rlimits = system.child_rlimits(limits.output_bytes)
-    in_jail = uid is not None
-    env = environment(scratch, limits.threads)
     start = time.monotonic()
     with open(output_path, "wb") as output:
-        process: Any = None
-        if fork and forked.enabled():  # a fork of a process that has TensorFlow imported already
-            spec = jail_spec(scratch, list(current().hidden), uid) if in_jail else None
-            process = forked.spawn(workdir, env, rlimits, spec, output.fileno(), write_fd)
-        waiter = process.pid if process is not None and in_jail else None  # outside the jail, running no student code
-        if process is None:
-            command = [sys.executable, "-I", "-m", "grader.child", system.channel_argument(write_fd)]
-            if in_jail:
-                command = jailed(command, scratch, list(current().hidden), uid)
-            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
-                                       cwd=workdir, env=env, **system.popen_options(rlimits, write_fd))
+        process, waiter = _start(workdir, scratch, limits, output, write_fd, fork, uid)
     os.close(write_fd)
     result.assignment_started = start
     reader = _Reader(read_fd, result.on_receive, result.refuse)
@@ -210,26 +197,7 @@ def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
         process.stdin.close()
     except BrokenPipeError:
         pass
-
-    # Hand each message on as it arrives, so that the caller measures while the child still works.
-    grace_until = None
-    while True:
-        try:
-            message = reader.queue.get(timeout=_POLL_SECONDS)
-        except queue.Empty:
-            if not watchdog.is_alive():  # the child is gone; a process outside its group may hold the pipe
-                grace_until = grace_until or time.monotonic() + 2.0
-                if time.monotonic() > grace_until:
-                    break
-            continue
-        if message is _END:
-            break
-        result.messages.append(message)
-        if on_message is not None:
-            on_message(message)
-        if isinstance(message, Done):  # its last result is in: whatever it still does is of no use
-            system.kill_tree(process.pid)
-            break
+    _hand_on(reader, watchdog, result, on_message, process.pid)
     watchdog.join()
     system.kill_tree(process.pid)
     result.exit_code = process.wait()
@@ -237,6 +205,51 @@ def _run(job: Job, workdir: Path, scratch: Path, limits: Limits,
     result.channel_problem = reader.problem
     result.output = _tail(output_path, 20_000)
     return result
+
+
+def _start(workdir: Path, scratch: Path, limits: Limits, output: Any, channel: int, fork: bool, uid: int | None
+           ) -> tuple[Any, int | None]:
+    """The child's process, forked by the fork server where there is one, else a fresh interpreter (jailed when
+    `uid` is given); and the pid of a process of its group that runs no student code, if there is one."""
+    rlimits = system.child_rlimits(limits.output_bytes)
+    in_jail = uid is not None
+    env = environment(scratch, limits.threads)
+    process: Any = None
+    if fork and forked.enabled():  # a fork of a process that has TensorFlow imported already
+        spec = jail_spec(scratch, list(current().hidden), uid) if in_jail else None
+        process = forked.spawn(workdir, env, rlimits, spec, output.fileno(), channel)
+    waiter = process.pid if process is not None and in_jail else None  # outside the jail, running no student code
+    if process is None:
+        command = [sys.executable, "-I", "-m", "grader.child", system.channel_argument(channel)]
+        if in_jail:
+            command = jailed(command, scratch, list(current().hidden), uid)
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
+                                   cwd=workdir, env=env, **system.popen_options(rlimits, channel))
+    return process, waiter
+
+
+def _hand_on(reader: _Reader, watchdog: threading.Thread, result: ChildRun,
+             on_message: Callable[[Message], None] | None, pid: int) -> None:
+    """Hand each message on as it arrives, so that the caller measures while the child still works; until the
+    child is done, or gone (then a process outside its group may still hold the pipe: a short grace)."""
+    grace_until = None
+    while True:
+        try:
+            message = reader.queue.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            if not watchdog.is_alive():
+                grace_until = grace_until or time.monotonic() + 2.0
+                if time.monotonic() > grace_until:
+                    return
+            continue
+        if message is _END:
+            return
+        result.messages.append(message)
+        if on_message is not None:
+            on_message(message)
+        if isinstance(message, Done):  # its last result is in: whatever it still does is of no use
+            system.kill_tree(pid)
+            return
 
 
 def _watch(process: Any, limits: Limits, result: ChildRun, waiter: int | None, output: Path) -> None:
