@@ -1,5 +1,9 @@
 """Speed and memory of grading, printed as figures (`make bench`); the targets are in the grader spec.
 
+0. A student's check of one assignment (the reference's gap.py, every training run cached): `grade gap.py` in a
+   process of its own (no service), then three times from one shell (the first starts the shell's grading service,
+   `grader.service`; the next are warm), and `check("gap")` twice from one Python process, as from a notebook's
+   kernel.
 1. `grade` on one five-assignment submission, quick profile, with the reference artifacts already cached (as
    for every student after the first): wall time, peak memory of the grader process and of each child.
 2. The bare work of the same submission in one plain Python process: import TensorFlow, run the student's
@@ -12,7 +16,7 @@
 Each measurement starts from a fresh copy of a cache that holds only the reference's artifacts and runs.
 
     python -m benchmarks.speed [--submission DIR] [--students 40] [--repeat 2] [--skip-batch] [--skip-single]
-                               [--jobs 1 2]
+                               [--skip-student] [--jobs 1 2]
 """
 
 from __future__ import annotations
@@ -158,6 +162,57 @@ MISTAKEN = {"convolution": ["convolution/convolution_bugs.py", "convolution/conv
             "resnet": ["resnet/resnet_no_identity_shortcut.py", "resnet/resnet_conv_biases.py"]}
 
 
+# Run as the shell (or the kernel) that owns the service: each call's wall time, as JSON.
+_SHELL = """
+import json, subprocess, sys, time
+times = []
+for _ in range(3):
+    start = time.monotonic()
+    done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    times.append(round(time.monotonic() - start, 2))
+    assert done.returncode == 0, done.stderr[-2000:]
+print(json.dumps(times))
+"""
+_KERNEL = """
+import contextlib, io, json, sys, time
+from grader.notebook import check
+times = []
+for _ in range(2):
+    start = time.monotonic()
+    with contextlib.redirect_stdout(io.StringIO()):
+        results = check("gap", sys.argv[1])
+    times.append(round(time.monotonic() - start, 2))
+    assert results["score"] == results["max_score"], results["output"]
+print(json.dumps(times))
+"""
+
+
+def student_check(base: Path, work: Path, file: Path) -> dict[str, Any]:
+    """Wall seconds of a student's check of `file`: alone, then first and warm through a shell's and a kernel's
+    service (each with a fresh copy of the cache and a folder of its own for the services' sockets)."""
+    grade = str(Path(sys.executable).parent / "grade")
+    figures: dict[str, Any] = {}
+    for label in ("alone", "shell", "kernel"):
+        runtime = Path(tempfile.mkdtemp(prefix="grade-bench-run-"))
+        env = {**os.environ, "GRADER_CACHE": str(_fresh(base, work / "cache")), "XDG_RUNTIME_DIR": str(runtime),
+               "TF_CPP_MIN_LOG_LEVEL": "3"}
+        start = time.monotonic()
+        if label == "alone":
+            done = subprocess.run([grade, str(file), "-q"], env={**env, "GRADER_SERVICE": "0"}, cwd=ROOT,
+                                  capture_output=True, text=True)
+            figures[label] = [round(time.monotonic() - start, 2)]
+        else:
+            command = [sys.executable, "-c", _SHELL, grade, str(file), "-q"] if label == "shell" else \
+                [sys.executable, "-c", _KERNEL, str(file)]
+            done = subprocess.run(command, env={**env, "GRADER_SERVICE": "1"}, cwd=ROOT, capture_output=True,
+                                  text=True)
+            figures[label] = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+        if done.returncode != 0:
+            raise RuntimeError(f"the student's check ({label}) failed: {done.stderr[-2000:]}")
+        shutil.rmtree(runtime, ignore_errors=True)
+    return figures
+
+
 def make_class(root: Path, submission: Path, students: int) -> dict[str, int]:
     """`students` folders: half the reference solutions, a quarter equivalent spellings, a quarter mistakes (the
     fixtures', and the example submission's); returns how many of each."""
@@ -274,6 +329,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs of grade and of the bare work (fastest kept)")
     parser.add_argument("--skip-batch", action="store_true")
     parser.add_argument("--skip-single", action="store_true", help="only the class (3.)")
+    parser.add_argument("--skip-student", action="store_true", help="without the student's check (0.)")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="the --jobs of each class run")
     parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -288,6 +344,11 @@ def main() -> None:
         base.mkdir()
         print(f"machine: {os.cpu_count()} cores; submission: {submission}")
         print(f"reference artifacts computed once: {warm_references(base):.1f} s (not counted below)")
+        if not args.skip_student:
+            check = student_check(base, work, ROOT / "solutions" / "gap.py")
+            print(f"\n0. a student's check of gap.py: grade alone {check['alone'][0]:.1f} s; from one shell "
+                  f"{', '.join(f'{t:.1f}' for t in check['shell'])} s (the first starts the service); check(\"gap\") "
+                  f"from one kernel {', '.join(f'{t:.1f}' for t in check['kernel'])} s", flush=True)
 
         grades, bares = [], []
         # Alternated, so that a slow spell of a shared machine hits both.

@@ -142,6 +142,8 @@ def grading_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @grading_options
 @click.option("--json", "json_path", type=click.Path(path_type=Path),
               help="Write Gradescope results.json here (a folder of <submission>.json for several).")
+@click.option("--prairielearn", "prairielearn_path", type=click.Path(path_type=Path),
+              help="Write PrairieLearn's results.json here (its external graders' format; see grade prairielearn).")
 @click.option("--feedback", "feedback_path", type=click.Path(path_type=Path),
               help="Write the student's feedback pages into this folder: feedback.md and feedback.html (one page, "
                    "plots inlined), with the training-curve plots.")
@@ -152,8 +154,9 @@ def grading_options(command: Callable[..., Any]) -> Callable[..., Any]:
                    "\"$GITHUB_STEP_SUMMARY\".")
 @click.option("--fail-under", type=float, default=None, help="Exit 1 when a submission scores below PERCENT.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the totals.")
-def run_command(paths: tuple[Path, ...], grading: Grading, json_path: Path | None, feedback_path: Path | None,
-                junit_path: Path | None, summary_path: Path | None, fail_under: float | None, quiet: bool) -> None:
+def run_command(paths: tuple[Path, ...], grading: Grading, json_path: Path | None, prairielearn_path: Path | None,
+                feedback_path: Path | None, junit_path: Path | None, summary_path: Path | None,
+                fail_under: float | None, quiet: bool) -> None:
     """Grade submission folders (or single files) and print a report.
 
     The assignments found are graded and the missing ones listed, unscored; with -a, a missing one scores 0."""
@@ -174,6 +177,8 @@ def run_command(paths: tuple[Path, ...], grading: Grading, json_path: Path | Non
         name = path.stem or path.name
         write(result, Outputs(
             json=(json_path / f"{name}.json" if several else json_path) if json_path else None,
+            prairielearn=(prairielearn_path / f"{name}.json" if several else prairielearn_path)
+            if prairielearn_path else None,
             feedback=(feedback_path / name if several else feedback_path) if feedback_path else None,
             summary=summary_path, heading=f"## Grading {escape.markdown(str(path))}\n\n"))
         if fail_under is not None and result.percent < fail_under:

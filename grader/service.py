@@ -164,9 +164,8 @@ def serve(owner: int, path: Path) -> None:
         os.chmod(path, 0o600)
         listener.listen(8)
         listener.settimeout(1.0)
-        from grader import cli, quiet
+        from grader import cli  # TensorFlow is imported by the first request, beside its child's (grader.runner)
 
-        quiet.import_tensorflow()
         last = time.monotonic()
         while _alive(owner) and time.monotonic() - last < IDLE_SECONDS:
             try:

@@ -15,6 +15,7 @@ class Outputs:
     """The reports to write for one submission; None: not written."""
 
     json: Path | None = None  # Gradescope's results.json
+    prairielearn: Path | None = None  # PrairieLearn's results.json
     feedback: Path | None = None  # the student's pages: feedback.md, feedback.html and the plots, in this folder
     summary: Path | None = None  # the Markdown summary, appended (e.g. "$GITHUB_STEP_SUMMARY")
     heading: str = ""  # the summary's heading, for a file that collects several
@@ -27,6 +28,10 @@ def write(result: SubmissionResult, outputs: Outputs) -> bytes | None:
         from grader.reports import gradescope
 
         written = write_atomically(outputs.json, gradescope.render(result).encode())
+    if outputs.prairielearn is not None:
+        from grader.reports import prairielearn
+
+        write_atomically(outputs.prairielearn, prairielearn.render(result).encode())
     if outputs.feedback is not None:
         from grader.reports import feedback
 
