@@ -308,6 +308,23 @@ def gradescope_command(out: Path, assignments: tuple[str, ...], profile: str) ->
                f"these Autograder settings:\n{settings()}")
 
 
+@main.command("prairielearn")
+@click.option("--out", "out", default=Path("prairielearn"), show_default=True, type=click.Path(path_type=Path),
+              help="Folder for image/ (the Dockerfile and what it copies) and questions/<assignment>/info.json.")
+@click.option("--assignment", "-a", "assignments", multiple=True, help="Only this assignment (repeatable).")
+@click.option("--profile", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
+              help="Training budget on PrairieLearn's graders (no GPU).")
+@click.option("--image", default="cnn-grader", show_default=True,
+              help="The image's name on Docker Hub, as the questions' info.json will name it.")
+def prairielearn_command(out: Path, assignments: tuple[str, ...], profile: str, image: str) -> None:
+    """Make PrairieLearn's external grader: the grading image's recipe and each question's info.json settings."""
+    from grader.prairielearn import build
+
+    made = build(out, list(assignments) or None, profile, image)
+    click.echo(f"image: {made['image']} (docker build -t {image} {made['image']}); questions' "
+               f"externalGradingOptions: {made['questions']}/<assignment>/info.json")
+
+
 @main.command("build")
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if assignments/ is out of date.")
 @click.option("--solutions", "solutions", type=click.Path(path_type=Path), default=None,

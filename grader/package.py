@@ -27,7 +27,7 @@ SETUP = """#!/usr/bin/env bash
 # downloaded when a submission is graded.
 set -euo pipefail
 cd "$(dirname "$0")"
-VENV=/autograder/venv
+VENV="${GRADER_VENV:-/autograder/venv}"  # PrairieLearn's image keeps it elsewhere
 
 venv_from() {  # a virtual environment made by interpreter $1, if it is 3.11 to 3.13 and can make one
   "$1" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 14))' 2>/dev/null || return 1

@@ -52,7 +52,8 @@ ROOMS = [
     ("training", ["grader.convergence"]),
     ("grading", ["grader.runner", "grader.reference", "grader.grading"]),
     ("commands", ["grader.cli", "grader.__main__", "grader.batch", "grader.validate", "grader.release",
-                  "grader.package", "grader.build", "grader.similarity", "grader.service"]),
+                  "grader.package", "grader.build", "grader.similarity", "grader.service",
+                  "grader.prairielearn"]),
 ]
 # The one arrow up, and why: `from grader import check` is what a student's notebook calls.
 ALLOWED = {("grader", "grader.notebook")}
