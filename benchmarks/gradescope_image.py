@@ -155,8 +155,9 @@ def _chroot(root: Path, command: str, capture: bool = False) -> str:
     return done.stdout if capture else ""
 
 
-def _limited(root: Path, command: str, memory_mb: int, cpus: float) -> float:
-    """Run `command` in the chroot inside fresh memory and CPU cgroups (version 1 or 2); the peak memory in MB."""
+def _limited(root: Path, command: str, memory_mb: int, cpus: float, network: bool = True) -> float:
+    """Run `command` in the chroot inside fresh memory and CPU cgroups (version 1 or 2), without a network if
+    `network` is false; the peak memory in MB."""
     name = f"gradescope-{os.getpid()}"
     v2 = Path("/sys/fs/cgroup/cgroup.controllers").is_file()
     groups = [Path("/sys/fs/cgroup") / name] if v2 else [Path("/sys/fs/cgroup/memory") / name,
@@ -175,7 +176,8 @@ def _limited(root: Path, command: str, memory_mb: int, cpus: float) -> float:
             (groups[1] / "cpu.cfs_quota_us").write_text(str(int(cpus * period)))
         enter = " ".join(f"echo $$ > {g}/cgroup.procs;" for g in groups)
         pin = "taskset -c 0 " if cpus <= 1 else ""
-        subprocess.run(["bash", "-c", f"{enter} exec {pin}unshare --mount --propagation private --fork bash -c "
+        net = "" if network else "--net "
+        subprocess.run(["bash", "-c", f"{enter} exec {pin}unshare {net}--mount --propagation private --fork bash -c "
                         f"{_quote(_mounts(root, command))}"], check=False)
         peak = (groups[0] / ("memory.peak" if v2 else "memory.max_usage_in_bytes"))
         return int(peak.read_text()) / 2**20 if peak.is_file() else float("nan")

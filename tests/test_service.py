@@ -87,9 +87,9 @@ def _comparable(path: Path) -> dict:
 
 
 def test_one_shells_service_grades_as_grade_does_refuses_its_children_and_ends_with_the_shell(tmp_path) -> None:
-    """Three checks from one shell: the first starts the service, the next are warm. The hostile one runs where no
-    jail keeps its code from the service's socket (as on a student's machine), and asks the service to write a
-    file of its choosing: refused, and its own result is what it earns."""
+    """Three checks from one shell: the first starts the service, the next are warm. The hostile one runs without the
+    jail and asks the service to write a file of its choosing: as another user (root's fallback) it cannot reach the
+    socket; as the same user (a student's machine) it is refused; either way its result is what it earns."""
     runtime = Path(tempfile.mkdtemp(prefix="cnn-grader-test-", dir="/tmp"))  # where the hostile code looks
     owned = Path("/tmp/cnn-grader-owned.json")
     owned.unlink(missing_ok=True)
@@ -112,11 +112,41 @@ def test_one_shells_service_grades_as_grade_does_refuses_its_children_and_ends_w
     hostile = json.loads((tmp_path / "service-2.json").read_text())
     assert hostile["score"] == hostile["max_score"]  # the reference's code, and nothing more
     assert not owned.exists()
-    # what the service said: it refused both connections of each child that ran the file (the visible and the hidden)
-    (log,) = runtime.glob("cnn-grader-*/*.log")
-    assert log.read_text().count("refused a request from process") == 4, log.read_text()
+    logs = list(runtime.glob("cnn-grader-*/*.log"))
+    said = logs[0].read_text() if logs else ""
+    if os.geteuid() == 0:  # the child runs as a user of its own, which cannot even enter the sockets' folder
+        assert "refused" not in said, said
+    else:  # the same user: it reached the socket, and both connections of each child that ran the file were refused
+        assert said.count("refused a request from process") == 4, said
     deadline = time.monotonic() + 10
     while list(runtime.glob("cnn-grader-*/*.sock")) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not list(runtime.glob("cnn-grader-*/*.sock")), "the service outlived its shell"
     shutil.rmtree(runtime)
+
+
+@pytest.mark.quick
+@pytest.mark.skipif(not hasattr(__import__("socket"), "SO_PEERCRED"), reason="Linux says who connected")
+def test_no_process_the_service_started_may_ask_it_anything(tmp_path) -> None:
+    """The service's own descendants (the children running students' code) are refused; another process is not."""
+    import socket
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "s.sock"))
+    listener.listen(2)
+    connect = f"import socket, time; s = socket.socket(socket.AF_UNIX); s.connect({str(tmp_path / 's.sock')!r}); " \
+              "time.sleep(5)"
+    descendant = subprocess.Popen([sys.executable, "-c", connect])  # this test's process plays the service
+    try:
+        connection, _ = listener.accept()
+        assert not service._from_outside(connection)
+        connection.close()
+    finally:
+        descendant.kill()
+        descendant.wait()
+    outsider = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # this very process: not its own descendant
+    outsider.connect(str(tmp_path / "s.sock"))
+    connection, _ = listener.accept()
+    assert service._from_outside(connection)
+    for s in (connection, outsider, listener):
+        s.close()

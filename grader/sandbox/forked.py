@@ -140,11 +140,11 @@ def enabled() -> bool:
 
 
 def spawn(cwd: Path, env: dict[str, str], rlimits: dict[str, int], jail: dict[str, Any] | None, output: int,
-          channel: int) -> Forked | None:
+          channel: int, user: int | None = None) -> Forked | None:
     """A child started by this process's server for `env` (started first if need be), or None where there is no
     server to start it: then the caller starts a fresh interpreter."""
     global _warned
-    request = {"cwd": str(cwd), "env": env, "rlimits": rlimits, "jail": jail}
+    request = {"cwd": str(cwd), "env": env, "rlimits": rlimits, "jail": jail, "user": user}
     key = json.dumps({k: v for k, v in env.items() if k not in ("HOME", "TMPDIR", "KERAS_HOME")}, sort_keys=True)
     with _servers_lock:
         server = _servers.get(key)

@@ -10,10 +10,12 @@ applies, and `Isolation.describe` says so.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import random
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -49,6 +51,14 @@ class Isolation:
     namespaces: bool  # own PID, mount and network namespaces, unprivileged user
     reason: str  # why not, when not
     hidden: tuple[str, ...] = ()  # folders the child cannot read
+    # Root on Linux without namespaces (a container that grants no CAP_SYS_ADMIN): the child still runs as an
+    # unprivileged user of its own, and the hidden folders are closed to every user but root (permissions, not mounts)
+    user_only: bool = False
+
+    @property
+    def unprivileged(self) -> bool:
+        """Whether children run as an unprivileged user of their own."""
+        return self.namespaces or self.user_only
 
     def describe(self) -> dict[str, Any]:
         """For the report's `extra_data`: what held for the child on this machine."""
@@ -58,8 +68,9 @@ class Isolation:
             "scrubbed_environment": True, "time_limit": True, "memory_limit": True, "output_limit": True,
             "process_limit": True, "resource_limits": system.RLIMITS,
             "pid_namespace": self.namespaces, "network_namespace": self.namespaces,
-            "mount_namespace": self.namespaces, "unprivileged_user": self.namespaces,
+            "mount_namespace": self.namespaces, "unprivileged_user": self.unprivileged,
             "hidden_paths": list(self.hidden), **({} if self.namespaces else {"why_not": self.reason}),
+            **({"hidden_by": "permissions"} if self.user_only else {}),
         }
 
 
@@ -89,6 +100,25 @@ def _kept_paths(scratch: Path) -> list[str]:
 
 
 def _probe() -> Isolation:
+    found = _namespaces()
+    if found.namespaces or not (system.LINUX and os.geteuid() == 0):
+        return found
+    hidden = _hidden_paths()
+    _close(hidden)
+    return dataclasses.replace(found, hidden=tuple(hidden), user_only=True)
+
+
+def _close(paths: list[str]) -> None:
+    """Take every permission of group and others off the hidden folders root owns: a child running as another user
+    cannot enter them (what root runs, the grader, still can)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            info = os.lstat(path)
+            if info.st_uid == 0 and stat.S_ISDIR(info.st_mode):
+                os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
+
+
+def _namespaces() -> Isolation:
     if os.environ.get("GRADER_NO_NAMESPACES"):
         return Isolation(False, "turned off by GRADER_NO_NAMESPACES")
     if not system.LINUX:

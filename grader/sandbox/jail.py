@@ -19,12 +19,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from grader.sandbox.system import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, prctl
+from grader.sandbox.system import become_user
 
 # The top-level folders the child sees as they are (the operating system's); /tmp and /run/lock become private.
 SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys", "tmp", "run"}
@@ -70,16 +69,9 @@ def confine(spec: dict) -> None:
             mount("-t", "tmpfs", "-o", "size=4k,mode=000", "hidden", path)
     _cap_ipc()
     os.chdir(here)
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)  # from root to another user: every capability goes too
-    try:
-        prctl(PR_SET_NO_NEW_PRIVS, 1)
-    except OSError:
-        raise SystemExit("grader.sandbox.jail: could not set no_new_privs") from None
-    # The change of user cleared the parent-death signal. This process is PID 1 of its namespace, whose end ends
-    # everything in it: it must die with what waits for it, even when the grader itself is killed.
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # This process is PID 1 of its namespace, whose end ends everything in it: it must die with what waits for it,
+    # even when the grader itself is killed (`become_user` sets the parent-death signal again).
+    become_user(uid)
     if os.getppid() != parent:  # the parent died before the signal was set again
         os._exit(1)
 

@@ -135,7 +135,7 @@ def _attempt(job: Job, submission: Path, limits: Limits, on_message: Callable[[M
     scratch = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
         with contextlib.ExitStack() as held:
-            uid = held.enter_context(child_uid()) if current().namespaces else None
+            uid = held.enter_context(child_uid()) if current().unprivileged else None
             workdir = scratch / "work"
             _copy_submission(submission, workdir)
             (scratch / "tmp").mkdir()
@@ -212,19 +212,20 @@ def _start(workdir: Path, scratch: Path, limits: Limits, output: Any, channel: i
     """The child's process, forked by the fork server where there is one, else a fresh interpreter (jailed when
     `uid` is given); and the pid of a process of its group that runs no student code, if there is one."""
     rlimits = system.child_rlimits(limits.output_bytes)
-    in_jail = uid is not None
+    in_jail = uid is not None and current().namespaces
+    user = uid if uid is not None and not in_jail else None  # root without namespaces: the user, no jail
     env = environment(scratch, limits.threads)
     process: Any = None
     if fork and forked.enabled():  # a fork of a process that has TensorFlow imported already
         spec = jail_spec(scratch, list(current().hidden), uid) if in_jail else None
-        process = forked.spawn(workdir, env, rlimits, spec, output.fileno(), channel)
+        process = forked.spawn(workdir, env, rlimits, spec, output.fileno(), channel, user)
     waiter = process.pid if process is not None and in_jail else None  # outside the jail, running no student code
     if process is None:
         command = [sys.executable, "-I", "-m", "grader.child", system.channel_argument(channel)]
         if in_jail:
             command = jailed(command, scratch, list(current().hidden), uid)
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT,
-                                   cwd=workdir, env=env, **system.popen_options(rlimits, channel))
+                                   cwd=workdir, env=env, **system.popen_options(rlimits, channel, user))
     return process, waiter
 
 

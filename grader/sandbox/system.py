@@ -85,7 +85,21 @@ def unshare_command() -> list[str]:
     return ["unshare", *(f"--{name}" for name in NAMESPACES), "--fork", "--kill-child", "--mount-proc", "--"]
 
 
-def popen_options(rlimits: dict[str, int], channel: int) -> dict[str, Any]:
+def become_user(uid: int) -> None:
+    """From root to the unprivileged user `uid` (Linux): no groups, every capability gone, no new privileges; the
+    parent-death signal, which the change clears, set again. The one change of user: the jail's and the fallback's
+    where there are no namespaces."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    try:
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+    except OSError:
+        raise SystemExit("grader.sandbox: could not set no_new_privs") from None
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def popen_options(rlimits: dict[str, int], channel: int, user: int | None = None) -> dict[str, Any]:
     """What `subprocess.Popen` needs for a child of its own process group that inherits the result channel `channel`
     (a file descriptor here): on POSIX its own session and limits, on Windows a new process group and the channel's
     handle (see `channel_argument`)."""
@@ -102,6 +116,8 @@ def popen_options(rlimits: dict[str, int], channel: int) -> dict[str, Any]:
         apply_rlimits(rlimits)
         if LINUX:  # dies with the grader's thread that started it (the jail sets it again after its change of user)
             prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if user is not None:  # root without namespaces: an unprivileged user all the same
+            become_user(user)
 
     return {"pass_fds": (channel,), "start_new_session": True, "preexec_fn": prepare}
 

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -411,3 +412,23 @@ def test_folders_600_deep_beside_an_honest_file_are_graded(tmp_path: Path) -> No
     (deep / "gap.py").write_text("raise SystemExit('found')\n")  # out of reach of the walk: not a second file
     result = grade_submission(tmp_path, ["gap"], Limits(timeout=60))  # once a RecursionError (exit 3)
     assert result.score == result.max_score
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0, reason="root on Linux (as in a container)")
+def test_root_without_namespaces_still_runs_the_child_as_a_user_of_its_own(tmp_path, monkeypatch) -> None:
+    """A container that grants no namespaces (Docker's default capabilities, as PrairieLearn's and Gradescope's
+    may be): the child still becomes an unprivileged user, and the hidden folders are closed to it by permissions."""
+    from grader.sandbox.isolation import CHILD_UIDS
+
+    monkeypatch.setenv("GRADER_NO_NAMESPACES", "1")
+    monkeypatch.setattr(isolation, "_isolation", None)  # probed again under the switch, and restored after
+    protections = isolation.current()
+    assert not protections.namespaces and protections.unprivileged
+    stolen = grade_submission(HOSTILE / "gap_reads_reference.py", ["gap"], Limits(timeout=120)).assignments[0]
+    assert stolen.score == 0 and "gap_head, build_lenet_gap are not defined" in stolen.checks[0].output
+    (tmp_path / "gap.py").write_text("import os\nraise RuntimeError(f'running as {os.getuid()}:{os.getgid()}')\n")
+    who = grade_submission(tmp_path / "gap.py", ["gap"], Limits(timeout=120)).assignments[0].checks[0].output
+    uid, gid = (int(n) for n in who.split("running as ")[1].split()[0].rstrip(".").split(":"))
+    assert uid == gid and uid in CHILD_UIDS, who
+    for path in protections.hidden:
+        assert not os.stat(path).st_mode & 0o077, path
