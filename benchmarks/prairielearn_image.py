@@ -64,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(work) / "root"
         subprocess.run(["cp", "-a", str(base), str(root)], check=True)
         shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
+        cert = ""
+        proxy_ca = os.environ.get("PIP_CERT")  # a machine that reaches PyPI through a TLS-inspecting proxy
+        if proxy_ca and Path(proxy_ca).is_file():
+            shutil.copy(proxy_ca, root / "etc" / "host-proxy-ca.crt")
+            cert = "PIP_CERT=/etc/host-proxy-ca.crt "
+            lines.append(f"this machine's proxy CA given to pip in the root (PIP_CERT; {proxy_ca}): not needed on "
+                         "PrairieLearn")
         made = Path(work) / "pl"
         only = [x for n in names for x in ("-a", n)]
         subprocess.run([sys.executable, "-m", "grader", "prairielearn", "--out", str(made), *only], check=True,
@@ -73,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         run = next(line.removeprefix("RUN ") for line in dockerfile.splitlines() if line.startswith("RUN "))
         shutil.copytree(made / "image" / copy[0], root / copy[1].lstrip("/"), symlinks=True)
         start = time.monotonic()
-        setup = _chroot(root, run, capture=True)
+        setup = _chroot(root, cert + run, capture=True)
         lines.append(f"the Dockerfile's RUN ({run}): {time.monotonic() - start:.0f} s; "
                      + " | ".join(setup.strip().splitlines()[-2:]))
         lines.append(f"{'assignment':<12} {'submission':<28} {'seconds':>7} {'timeout':>7} {'peak MB':>8}  result")

@@ -60,7 +60,7 @@ exit 0
 # Debian root under PrairieLearn's defaults (2 GiB, 0.9 CPU; benchmarks/results/prairielearn-debian12.txt): the
 # slowest of the reference and the example's mistakes, with room for a busier grading host. PrairieLearn's own
 # default is 30 s and its most is 600 s.
-TIMEOUTS = {"convolution": 30, "gap": 60, "classic": 90, "inception": 120, "resnet": 180}
+TIMEOUTS = {"convolution": 30, "gap": 60, "classic": 60, "inception": 90, "resnet": 120}
 DEFAULT_TIMEOUT = 30
 
 
