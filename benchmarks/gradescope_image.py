@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads((autograder / "results" / "results.json").read_text())
         problems = check_results(results)
         lines.append(f"run_autograder: {elapsed:.0f} s, peak memory of the container {peak_mb:.0f} MB")
+        lines.append(f"  where it went, {last_breakdown}")
         lines.append(f"results.json: {results['score']:g} / {results.get('max_score', 0):g}, "
                      f"{len(results['tests'])} tests, output_format {results.get('output_format', 'text')}; "
                      + ("fields as Gradescope specifies" if not problems else "PROBLEMS: " + "; ".join(problems)))
@@ -177,8 +179,14 @@ def _limited(root: Path, command: str, memory_mb: int, cpus: float, network: boo
         enter = " ".join(f"echo $$ > {g}/cgroup.procs;" for g in groups)
         pin = "taskset -c 0 " if cpus <= 1 else ""
         net = "" if network else "--net "
+        sampler = _Sampler(groups[0])
+        sampler.start()
         subprocess.run(["bash", "-c", f"{enter} exec {pin}unshare {net}--mount --propagation private --fork bash -c "
                         f"{_quote(_mounts(root, command))}"], check=False)
+        sampler.stop.set()
+        sampler.join()
+        global last_breakdown
+        last_breakdown = sampler.breakdown()
         peak = (groups[0] / ("memory.peak" if v2 else "memory.max_usage_in_bytes"))
         return int(peak.read_text()) / 2**20 if peak.is_file() else float("nan")
     finally:
@@ -187,6 +195,66 @@ def _limited(root: Path, command: str, memory_mb: int, cpus: float, network: boo
                 group.rmdir()
             except OSError:
                 pass
+
+
+last_breakdown = ""  # where the memory of the last `_limited` run went, at its peak (`_Sampler`)
+
+
+def _role(pid: str, command: str) -> str:
+    """What a process of the grading is: the fork server (a forked process keeps its command line, so told apart by
+    its parent), the child (forked, a fresh interpreter, or the jail's steps), the grader, or something else."""
+    try:
+        parent = Path(f"/proc/{Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[1]}/cmdline")
+        parent_command = parent.read_bytes().decode(errors="replace")
+    except (OSError, IndexError):
+        parent_command = ""
+    if "forkserver" in command:
+        return "child" if "forkserver" in parent_command else "fork server"
+    if "grader.child" in command or "grader.sandbox.jail" in command or command.startswith("unshare"):
+        return "child"
+    return "grader" if "-m grader" in command else "other"
+
+
+class _Sampler(threading.Thread):
+    """Where the memory goes: every 0.2 s, each process of the memory cgroup's proportional set size and anonymous
+    memory (/proc/PID/smaps_rollup), by role (grader, fork server, child, other); kept at the sample with the most
+    anonymous memory in all, which is what the cgroup cannot reclaim."""
+
+    def __init__(self, group: Path) -> None:
+        super().__init__(daemon=True)
+        self.group, self.stop = group, threading.Event()
+        self.peak: tuple[int, dict[str, list[int]]] = (0, {})
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            roles: dict[str, list[int]] = {}
+            total = 0
+            try:
+                pids = (self.group / "cgroup.procs").read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                try:
+                    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text()
+                                  .splitlines()[1:])
+                    command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                except (OSError, ValueError):
+                    continue
+                pss, anonymous = (int(fields[k].split()[0]) // 1024 for k in ("Pss", "Anonymous"))
+                role = _role(pid, command)
+                entry = roles.setdefault(role, [0, 0, 0])
+                entry[0] += 1
+                entry[1] += pss
+                entry[2] += anonymous
+                total += anonymous
+            if total > self.peak[0]:
+                self.peak = (total, roles)
+
+    def breakdown(self) -> str:
+        total, roles = self.peak
+        parts = [f"{role} x{n}: PSS {pss} MB, anonymous {anonymous} MB" for role, (n, pss, anonymous)
+                 in sorted(roles.items())]
+        return f"at the peak of anonymous memory ({total} MB in all): " + "; ".join(parts)
 
 
 def _mounts(root: Path, command: str) -> str:

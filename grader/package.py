@@ -102,8 +102,8 @@ MEMORY_PROBE = """container_memory_mb() {
 
 # Gradescope's resource settings (CPUs, MB of memory), smallest first, and what grading needs, measured by
 # benchmarks/gradescope_image.py in a container of each size (benchmarks/results/gradescope-debian12.txt): the five
-# assignments of the example submission peaked at 1,423 MB on 1 CPU; in 768 MB the grader itself is killed (two
-# processes with TensorFlow do not fit).
+# assignments of the example submission peaked at 1,234 MB on 1 CPU; in 768 MB and in 1 GB the grader itself is
+# killed (two processes with TensorFlow, about 350 MB of anonymous memory each, and the child's, do not fit).
 TIERS = ((0.5, 768), (1.0, 1536), (2.0, 3072), (4.0, 6144))
 NEEDED_MB = 1536
 
