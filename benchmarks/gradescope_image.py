@@ -58,20 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"# Gradescope autograder in a clean Debian {args.suite} root ({time.strftime('%Y-%m-%d')})",
              f"limits: {args.memory_mb} MB of memory, {args.cpus:g} CPU; submission: "
              f"{args.submission.relative_to(REPO) if args.submission.is_relative_to(REPO) else args.submission}"]
-    if not (base / "usr" / "bin" / "apt-get").exists():
-        start = time.monotonic()
-        subprocess.run(["debootstrap", "--variant=minbase", args.suite, str(base), MIRROR], check=True,
-                       stdout=subprocess.DEVNULL)
-        lines.append(f"debootstrap --variant=minbase {args.suite}: {time.monotonic() - start:.0f} s")
     with tempfile.TemporaryDirectory(prefix="gradescope-root-", dir="/var/tmp") as work:
-        root = Path(work) / "root"
-        subprocess.run(["cp", "-a", str(base), str(root)], check=True)
-        shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
-        proxy_ca = os.environ.get("PIP_CERT")  # a machine that reaches PyPI through a TLS-inspecting proxy
-        if proxy_ca and Path(proxy_ca).is_file():
-            shutil.copy(proxy_ca, root / "etc" / "host-proxy-ca.crt")
-            lines.append(f"this machine's proxy CA given to pip in the root (PIP_CERT; {proxy_ca}): not needed on "
-                         "Gradescope")
+        root = fresh_root(args.suite, base, Path(work), lines, "Gradescope")
         archive = Path(work) / "autograder.zip"
         only = [x for a in args.assignment for x in ("-a", a)]
         subprocess.run([sys.executable, "-m", "grader", "gradescope", "--out", str(archive), *only], check=True,
@@ -115,6 +103,26 @@ def main(argv: list[str] | None = None) -> int:
         with args.record.open("a") as f:
             f.write(record + "\n")
     return 1 if problems else 0
+
+
+def fresh_root(suite: str, base: Path, work: Path, lines: list[str], platform: str) -> Path:
+    """A copy, in `work/root`, of the pristine minimal root of `suite` (made by debootstrap the first time and kept in
+    `base`), with this machine's resolver and, where PyPI is reached through a TLS-inspecting proxy, its CA for pip
+    (`/etc/host-proxy-ca.crt`); what was done is said in `lines`."""
+    if not (base / "usr" / "bin" / "apt-get").exists():
+        start = time.monotonic()
+        subprocess.run(["debootstrap", "--variant=minbase", suite, str(base), MIRROR], check=True,
+                       stdout=subprocess.DEVNULL)
+        lines.append(f"debootstrap --variant=minbase {suite}: {time.monotonic() - start:.0f} s")
+    root = work / "root"
+    subprocess.run(["cp", "-a", str(base), str(root)], check=True)
+    shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
+    proxy_ca = os.environ.get("PIP_CERT")
+    if proxy_ca and Path(proxy_ca).is_file():
+        shutil.copy(proxy_ca, root / "etc" / "host-proxy-ca.crt")
+        lines.append(f"this machine's proxy CA given to pip in the root (PIP_CERT; {proxy_ca}): not needed on "
+                     f"{platform}")
+    return root
 
 
 def check_results(results: dict) -> list[str]:

@@ -1,15 +1,24 @@
 """`make hostile`: grade every hostile fixture and print, for each, its score, its time and what stopped it.
 
-    python -m benchmarks.hostile [--timeout SECONDS]
+    python -m benchmarks.hostile [--timeout SECONDS] [--service]
 
 Each fixture is graded as a student's file alone (its assignment from its name), with the memory cap of the
 hostile tests (1,500 MB) and a short time limit, so that the loops end soon; the line printed is the first failed
 check's message, which is what the student reads. The assertions are in tests/sandbox/test_hostile.py.
+
+With --service, each fixture is also graded by `grade` through this process's grading service (`grader.service`: the
+first starts it, the next are warm), and its results.json compared with the one `grade` writes alone: the last
+column says whether they are the same (timings and memory figures aside).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +33,9 @@ HOSTILE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "hosti
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=20.0)
+    parser.add_argument("--service", action="store_true", help="also through the grading service, compared")
     args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="hostile-"))
     protections = isolation.current()
     print(f"namespaces and unprivileged user: {'yes' if protections.namespaces else 'no: ' + protections.reason}")
     print(f"{'fixture':<28} {'score':>7} {'seconds':>8}  what the student reads first")
@@ -35,8 +46,38 @@ def main(argv: list[str] | None = None) -> None:
         graded = result.assignments[0]
         failed = next((c for c in graded.checks if not c.passed and not c.hidden), None)
         first = terminal((failed.output.splitlines() or [""])[0][:110]) if failed else "every check passed"
-        print(f"{path.name:<28} {graded.score:>3g}/{graded.max_score:<3g} {time.monotonic() - start:>8.1f}  {first}",
-              flush=True)
+        same = f"  {'same' if _through_service(path, assignment, args.timeout, work) else 'DIFFERENT'} through " \
+            "the service" if args.service else ""
+        print(f"{path.name:<28} {graded.score:>3g}/{graded.max_score:<3g} {time.monotonic() - start:>8.1f}  {first}"
+              f"{same}", flush=True)
+
+
+def _through_service(path: Path, assignment: str, timeout: float, work: Path) -> bool:
+    """Whether `grade` gives the same results.json through this process's service as alone."""
+    grade = str(Path(sys.executable).parent / "grade")
+    reports = []
+    for switch in ("1", "0"):
+        out = work / f"{path.stem}-{switch}.json"
+        subprocess.run([grade, str(path), "-a", assignment, "-q", "--timeout", str(timeout), "--memory", "1500",
+                        "--json", str(out)], env={**os.environ, "GRADER_SERVICE": switch, "XDG_RUNTIME_DIR": str(work)},
+                       capture_output=True, timeout=900)
+        reports.append(_comparable(out))
+    return reports[0] is not None and reports[0] == reports[1]
+
+
+def _comparable(path: Path) -> dict | None:
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    report.pop("execution_time", None)
+    extra = report.get("extra_data", {})
+    for key in ("grader_peak_mb", "time_limit_s", "machine_slowdown", "time_limit_ceiling_s"):
+        extra.pop(key, None)
+    for figures in extra.get("assignments", {}).values():
+        figures.pop("execution_time", None)
+        figures.pop("child_peak_mb", None)
+    return report
 
 
 if __name__ == "__main__":

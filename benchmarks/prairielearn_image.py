@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.gradescope_image import MIRROR, REPO, _chroot, _limited
+from benchmarks.gradescope_image import REPO, _chroot, _limited, fresh_root
 
 # PrairieLearn's fields (docs/externalGrading.md), top level and per test.
 TOP = {"gradable": bool, "score": (int, float), "message": str, "output": str, "tests": list, "images": list,
@@ -54,23 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     base = args.base or Path(f"/var/tmp/gradescope-{args.suite}-base")
     lines = [f"# PrairieLearn's external grader in a clean Debian {args.suite} root ({time.strftime('%Y-%m-%d')})",
              f"limits: {args.memory_mb} MB of memory, {args.cpus:g} CPU, no network; each job a fresh root process"]
-    if not (base / "usr" / "bin" / "apt-get").exists():
-        start = time.monotonic()
-        subprocess.run(["debootstrap", "--variant=minbase", args.suite, str(base), MIRROR], check=True,
-                       stdout=subprocess.DEVNULL)
-        lines.append(f"debootstrap --variant=minbase {args.suite}: {time.monotonic() - start:.0f} s")
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="prairielearn-root-", dir="/var/tmp") as work:
-        root = Path(work) / "root"
-        subprocess.run(["cp", "-a", str(base), str(root)], check=True)
-        shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
-        cert = ""
-        proxy_ca = os.environ.get("PIP_CERT")  # a machine that reaches PyPI through a TLS-inspecting proxy
-        if proxy_ca and Path(proxy_ca).is_file():
-            shutil.copy(proxy_ca, root / "etc" / "host-proxy-ca.crt")
-            cert = "PIP_CERT=/etc/host-proxy-ca.crt "
-            lines.append(f"this machine's proxy CA given to pip in the root (PIP_CERT; {proxy_ca}): not needed on "
-                         "PrairieLearn")
+        root = fresh_root(args.suite, base, Path(work), lines, "PrairieLearn")
+        cert = "PIP_CERT=/etc/host-proxy-ca.crt " if (root / "etc" / "host-proxy-ca.crt").is_file() else ""
         made = Path(work) / "pl"
         only = [x for n in names for x in ("-a", n)]
         subprocess.run([sys.executable, "-m", "grader", "prairielearn", "--out", str(made), *only], check=True,
