@@ -4,6 +4,7 @@ memory and CPU capped at PrairieLearn's defaults), and results.json checked agai
 Run as root (not in `make test`):
 
     python -m benchmarks.prairielearn_image [--suite bookworm] [--memory-mb 2048] [--cpus 0.9] [--record FILE]
+                                            [--no-namespaces]
 
 1. A minimal root of the Debian release (debootstrap --variant=minbase, as debian:bookworm-slim: no Python), made
    once and kept in --base (shared with benchmarks.gradescope_image), copied afresh.
@@ -12,6 +13,9 @@ Run as root (not in `make test`):
 3. For each assignment, the reference solution and the example submission's file: a fresh /grade with the file in
    /grade/student, then `/cnn-grader/run ASSIGNMENT` in fresh memory and CPU cgroups and a network namespace of its
    own (a new container each time: nothing warm), timed against the timeout `grade prairielearn` writes.
+4. With --no-namespaces, as in a container with Docker's default capabilities (no CAP_SYS_ADMIN, so no jail): the
+   same jobs, and for gap two more: a hostile file that tries to read the solution, the artifact and the hidden
+   checks, and one that says which user it runs as (it must be an unprivileged one of the grader's, not root).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--submission", type=Path, default=REPO / "examples" / "submission")
     parser.add_argument("--assignment", "-a", action="append", default=[])
     parser.add_argument("--record", type=Path, default=None, help="append the record to this file")
+    parser.add_argument("--no-namespaces", action="store_true", help="as without CAP_SYS_ADMIN: no jail")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         sys.exit("run as root: debootstrap, chroot and cgroups need it")
@@ -53,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     names = args.assignment or list(RUBRICS)
     base = args.base or Path(f"/var/tmp/gradescope-{args.suite}-base")
     lines = [f"# PrairieLearn's external grader in a clean Debian {args.suite} root ({time.strftime('%Y-%m-%d')})",
-             f"limits: {args.memory_mb} MB of memory, {args.cpus:g} CPU, no network; each job a fresh root process"]
+             f"limits: {args.memory_mb} MB of memory, {args.cpus:g} CPU, no network; each job a fresh root process"
+             + ("; no namespaces (GRADER_NO_NAMESPACES=1, as without CAP_SYS_ADMIN)" if args.no_namespaces else "")]
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="prairielearn-root-", dir="/var/tmp") as work:
         root = fresh_root(args.suite, base, Path(work), lines, "PrairieLearn")
@@ -76,13 +82,22 @@ def main(argv: list[str] | None = None) -> int:
             entry, limit = timeout["entrypoint"], timeout["timeout"]
             assert limit == TIMEOUTS.get(name, limit)
             found = [p for p in args.submission.iterdir() if p.stem == name]
-            for label, source in (("reference", REPO / "solutions" / f"{name}.py"),
-                                  *((f"example {p.name}", p) for p in found)):
+            jobs = [("reference", REPO / "solutions" / f"{name}.py"), *((f"example {p.name}", p) for p in found)]
+            if args.no_namespaces and name == "gap":
+                who = Path(work) / "who" / "gap.py"
+                who.parent.mkdir()
+                who.write_text("import os\nraise RuntimeError(f'running as user {os.getuid()}')\n")
+                jobs += [("hostile gap_reads_reference", REPO / "tests" / "fixtures" / "hostile" /
+                          "gap_reads_reference.py"), ("which user", who)]
+            for label, source in jobs:
                 job = root / "grade"
                 shutil.rmtree(job, ignore_errors=True)
                 (job / "student").mkdir(parents=True)
-                shutil.copy(source, job / "student" / source.name)
-                environment = " ".join(f"{k}={v}" for k, v in timeout.get("environment", {}).items())
+                shutil.copy(source, job / "student" / (f"{name}.py" if label.startswith(("hostile", "which"))
+                                                       else source.name))
+                variables = {**timeout.get("environment", {}), **({"GRADER_NO_NAMESPACES": "1"}
+                                                                  if args.no_namespaces else {})}
+                environment = " ".join(f"{k}={v}" for k, v in variables.items())
                 start = time.monotonic()
                 peak = _limited(root, f"env {environment} {entry} > /grade/stdout 2>&1", args.memory_mb, args.cpus,
                                 network=False)
@@ -95,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
                 said = (f"{report.get('points', 0):g} / {report.get('max_points', 0):g} (score "
                         f"{report.get('score', 0):.3f})" if report.get("gradable", True) else
                         f"not gradable: {report.get('format_errors')}")
+                if label == "which user":
+                    said = next((t["output"] for t in report.get("tests", [])), str(report.get("format_errors")))
+                    said = "the child: " + said.split("RuntimeError: ")[-1].splitlines()[0]
+                    if "running as user 0" in said:
+                        wrong.append("the child ran as root")
                 lines.append(f"{name:<12} {label:<28} {seconds:>7.1f} {limit:>7} {peak:>8.0f}  {said}"
                              + (f"  PROBLEMS: {'; '.join(wrong)}" if wrong else ""))
                 if not report:

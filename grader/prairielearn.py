@@ -50,8 +50,8 @@ cd "$HOME_DIR"
 status=$?
 if [ "$status" -ge 2 ] || [ ! -s "$ROOT/results/results.json" ]; then
   # The grader itself failed: not the student's doing, so no attempt is counted against them.
-  printf '{{"gradable": false, "format_errors": ["The autograder could not grade this submission (exit status %s); \\
-please tell the course staff."]}}\\n' "$status" > "$ROOT/results/results.json"
+  message="The autograder could not grade this submission (exit status $status); please tell the course staff."
+  printf '{{"gradable": false, "format_errors": ["%s"]}}\\n' "$message" > "$ROOT/results/results.json"
 fi
 exit 0
 """

@@ -103,9 +103,30 @@ def _probe() -> Isolation:
     found = _namespaces()
     if found.namespaces or not (system.LINUX and os.geteuid() == 0):
         return found
+    refused = _user_cannot_run()
+    if refused:  # as before: the child runs as root, and the report says why
+        return dataclasses.replace(found, reason=f"{found.reason}; and an unprivileged user {refused}")
     hidden = _hidden_paths()
     _close(hidden)
     return dataclasses.replace(found, hidden=tuple(hidden), user_only=True)
+
+
+def _user_cannot_run() -> str | None:
+    """Why an unprivileged user cannot start the child from this installation (say, the interpreter or the grader
+    in a folder only root may enter, as /root is), or None when it can."""
+    scratch = Path(tempfile.mkdtemp(prefix="grade-probe-"))
+    try:
+        os.chown(scratch, CHILD_UID, CHILD_UID)
+        done = subprocess.run([sys.executable, "-I", "-c", "import grader.child"], cwd=scratch, capture_output=True,
+                              timeout=60, env=environment(scratch), preexec_fn=lambda: system.become_user(CHILD_UID))
+        if done.returncode == 0:
+            return None
+        why = (done.stderr or b"").decode(errors="replace").strip().splitlines()
+        return f"cannot run the grader from here ({why[-1] if why else done.returncode})"
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"cannot run the grader from here ({exc})"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _close(paths: list[str]) -> None:

@@ -102,3 +102,10 @@ def test_the_entry_point_grades_the_students_files_as_prairielearn_runs_it(tmp_p
         else:
             assert report["gradable"] is False and report["format_errors"][0].startswith("gap: "), report
             assert "gap.ipynb" in report["format_errors"][0]
+    broken = tmp_path / "broken"  # the grader cannot even start: a valid result all the same, no attempt counted
+    (broken / "student").mkdir(parents=True)
+    env = {**os.environ, "GRADE_ROOT": str(broken), "GRADER_PYTHON": str(tmp_path / "no-python")}
+    subprocess.run([str(home / "run"), "gap"], env=env, capture_output=True, timeout=60, check=True)
+    report = json.loads((broken / "results" / "results.json").read_text())
+    assert report == {"gradable": False, "format_errors": [
+        "The autograder could not grade this submission (exit status 127); please tell the course staff."]}

@@ -414,16 +414,24 @@ def test_folders_600_deep_beside_an_honest_file_are_graded(tmp_path: Path) -> No
     assert result.score == result.max_score
 
 
-@pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0, reason="root on Linux (as in a container)")
+_ROOT_ON_LINUX = pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0,
+                                    reason="root on Linux (as in a container)")
+
+
+@_ROOT_ON_LINUX
 def test_root_without_namespaces_still_runs_the_child_as_a_user_of_its_own(tmp_path, monkeypatch) -> None:
     """A container that grants no namespaces (Docker's default capabilities, as PrairieLearn's and Gradescope's
-    may be): the child still becomes an unprivileged user, and the hidden folders are closed to it by permissions."""
+    may be): the child still becomes an unprivileged user, and the hidden folders are closed to it by permissions.
+    Where an unprivileged user cannot run the grader at all (a checkout in a folder only root may enter, as CI's
+    clone is), the next test holds."""
     from grader.sandbox.isolation import CHILD_UIDS
 
     monkeypatch.setenv("GRADER_NO_NAMESPACES", "1")
     monkeypatch.setattr(isolation, "_isolation", None)  # probed again under the switch, and restored after
     protections = isolation.current()
-    assert not protections.namespaces and protections.unprivileged
+    if not protections.unprivileged:
+        pytest.skip(protections.reason)
+    assert not protections.namespaces
     stolen = grade_submission(HOSTILE / "gap_reads_reference.py", ["gap"], Limits(timeout=120)).assignments[0]
     assert stolen.score == 0 and "gap_head, build_lenet_gap are not defined" in stolen.checks[0].output
     (tmp_path / "gap.py").write_text("import os\nraise RuntimeError(f'running as {os.getuid()}:{os.getgid()}')\n")
@@ -432,3 +440,20 @@ def test_root_without_namespaces_still_runs_the_child_as_a_user_of_its_own(tmp_p
     assert uid == gid and uid in CHILD_UIDS, who
     for path in protections.hidden:
         assert not os.stat(path).st_mode & 0o077, path
+
+
+@_ROOT_ON_LINUX
+def test_where_an_unprivileged_user_cannot_run_the_grader_the_child_stays_as_before_and_says_why(tmp_path,
+                                                                                               monkeypatch) -> None:
+    """Switching the child to a user that cannot even start Python would turn every submission into a grader
+    failure: the probe tries first, and where it cannot, the child runs as before and the report says why."""
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o700)
+    (locked / "python").symlink_to(sys.executable)  # an interpreter no other user may reach
+    monkeypatch.setenv("GRADER_NO_NAMESPACES", "1")
+    monkeypatch.setattr(isolation, "_isolation", None)
+    monkeypatch.setattr(isolation.sys, "executable", str(locked / "python"))
+    protections = isolation._probe()
+    assert not protections.unprivileged and not protections.user_only
+    assert "an unprivileged user cannot run the grader from here" in protections.reason
+    assert "Permission denied" in protections.reason
