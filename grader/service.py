@@ -77,9 +77,11 @@ def run(argv: list[str]) -> int | None:
         return None
     if not isinstance(reply, dict) or not isinstance(reply.get("exit_code"), int):
         return None
-    sys.stdout.write(reply.get("stdout", ""))
-    sys.stderr.write(reply.get("stderr", ""))
-    sys.stdout.flush()
+    import click
+
+    # as `grade` itself prints (Click: the terminal's encoding, its colours), whatever a student's text holds
+    click.echo(str(reply.get("stdout", "")), nl=False)
+    click.echo(str(reply.get("stderr", "")), nl=False, err=True)
     return reply["exit_code"]
 
 
