@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from grader.grading import grade_submission
+from grader.reports import gradescope
 from grader.reports.escape import terminal
 from grader.sandbox import isolation
 from grader.sandbox.limits import Limits
@@ -67,17 +68,9 @@ def _through_service(path: Path, assignment: str, timeout: float, work: Path) ->
 
 def _comparable(path: Path) -> dict | None:
     try:
-        report = json.loads(path.read_text())
+        return gradescope.without_timings(json.loads(path.read_text()))
     except (OSError, ValueError):
         return None
-    report.pop("execution_time", None)
-    extra = report.get("extra_data", {})
-    for key in ("grader_peak_mb", "time_limit_s", "machine_slowdown", "time_limit_ceiling_s"):
-        extra.pop(key, None)
-    for figures in extra.get("assignments", {}).values():
-        figures.pop("execution_time", None)
-        figures.pop("child_peak_mb", None)
-    return report
 
 
 if __name__ == "__main__":

@@ -76,6 +76,17 @@ def ungraded(maxima: dict[str, float], output: str, extra: dict[str, Any]) -> by
     return (json.dumps(report, indent=2, sort_keys=True) + "\n").encode()
 
 
+def without_timings(report: dict[str, Any]) -> dict[str, Any]:
+    """A results.json without what differs from run to run of one grading (times, memory, the time limits that
+    follow the machine): what two gradings of one submission must agree on."""
+    kept = {k: v for k, v in report.items() if k != "execution_time"}
+    extra = {k: v for k, v in kept.get("extra_data", {}).items()
+             if k not in ("grader_peak_mb", "time_limit_s", "machine_slowdown", "time_limit_ceiling_s")}
+    extra["assignments"] = {name: {k: v for k, v in figures.items() if k not in ("execution_time", "child_peak_mb")}
+                            for name, figures in extra.get("assignments", {}).items()}
+    return {**kept, "extra_data": extra}
+
+
 def assignment_of(test: dict[str, Any]) -> str:
     """The assignment a test of a results.json belongs to (its name is `assignment/category: description`)."""
     return test["name"].split("/", 1)[0]
