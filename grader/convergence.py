@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,7 @@ PROFILES = {
 
 def default_profile() -> str:
     """`full` when the training backend sees a GPU, else `quick` (importing nothing when there is no GPU)."""
-    if not any(Path("/dev").glob("nvidia[0-9]*")):
+    if not _gpu_devices():
         return "quick"
     if training_backend() == "jax":
         import jax
@@ -72,9 +73,16 @@ def training_backend() -> str:
     return backend
 
 
+def _gpu_devices() -> bool:
+    return any(Path("/dev").glob("nvidia[0-9]*"))
+
+
 def training_device() -> str:
-    """Where the networks are trained, for the report."""
+    """Where the networks are trained, for the report (a grader that measures apart, where memory is short, has no
+    Keras of its own to ask: without a GPU it is the CPU)."""
     if training_backend() == "tensorflow":
+        if "keras" not in sys.modules and not _gpu_devices():
+            return "CPU (tensorflow backend)"
         return device_name()
     return _last_device or f"{training_backend()} backend (every run cached)"
 
@@ -139,12 +147,25 @@ def _run_key(config: dict[str, Any], signature: str, dataset: str, profile: Prof
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+def _run_path(config: dict[str, Any], signature: str, dataset_name: str, profile: Profile, seed: int) -> Path:
+    return locations.course().cache / "runs" / f"{_run_key(config, signature, dataset_name, profile, seed)}.json"
+
+
+def cached_run(config: dict[str, Any], signature: str, dataset_name: str, profile: Profile,
+               seed: int = 0) -> dict[str, Any] | None:
+    """The run `train` would give from its cache, or None where it would train (no Keras needed to ask)."""
+    path = _run_path(config, signature, dataset_name, profile, seed)
+    if not path.is_file():
+        return None
+    return {**json.loads(path.read_text()), "cached": True}
+
+
 def train(config: dict[str, Any], signature: str, dataset_name: str, profile: Profile, seed: int = 0,
           use_cache: bool = True) -> dict[str, Any]:
     """Train the model of `config` on `dataset_name` within `profile`; returns accuracy and curves."""
-    path = locations.course().cache / "runs" / f"{_run_key(config, signature, dataset_name, profile, seed)}.json"
-    if use_cache and path.is_file():
-        return {**json.loads(path.read_text()), "cached": True}
+    path = _run_path(config, signature, dataset_name, profile, seed)
+    if use_cache and (cached := cached_run(config, signature, dataset_name, profile, seed)) is not None:
+        return cached
     if training_backend() == "tensorflow":
         result = _train(copy.deepcopy(config), dataset_name, profile, seed)
     else:
@@ -254,7 +275,6 @@ def _train_elsewhere(config: dict[str, Any], dataset_name: str, profile: Profile
                      backend: str) -> dict[str, Any]:
     """`_train` in a process of its own under another Keras backend (chosen before Keras is imported there)."""
     import subprocess
-    import sys
 
     global _last_device
     from grader import settings
@@ -272,8 +292,6 @@ def _train_elsewhere(config: dict[str, Any], dataset_name: str, profile: Profile
 
 
 if __name__ == "__main__":  # one training run under the backend of KERAS_BACKEND: a job on stdin, the run on stdout
-    import sys
-
     from grader import settings as _settings
 
     _job = json.loads(sys.stdin.read())

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import quiet
+from grader import measurer, quiet
 from grader.contract import AssignmentJob, Job, Load, Message, ProbeResult, Started
+from grader.measurer import Rebuild
 from grader.registry import Outcome, Probe, Rubric
 from grader.sandbox import supervise
 from grader.sandbox.limits import Limits
@@ -101,38 +104,65 @@ MEASURE_BUDGET_S = 120.0  # the grader's own measuring of one assignment's model
 def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits: Limits, reference: bool,
                profile: str, trust_child: bool, max_params: dict[str, int], hidden: bool = False
                ) -> tuple[supervise.ChildRun, dict[str, dict[str, Outcome]], dict[str, float]]:
-    """One child for the `pending` assignments; returns its run, the outcomes measured and when, per assignment."""
+    """One child for the `pending` assignments; returns its run, the outcomes measured and when, per assignment.
+
+    The grader measures each model as it arrives, while the child goes on; or, where memory is short
+    (`measurer.apart`), in a measurer forked once the child has ended, so that no two processes hold TensorFlow's
+    working memory at once."""
     rubrics = {rubric.name: rubric for rubric, _ in pending}
     job = Job([_job(rubric, source, reference, hidden) for rubric, source in pending], timeout=limits.timeout)
     measured: dict[str, dict[str, Outcome]] = {name: {} for name in rubrics}
     measured_at: dict[str, float] = {}
+    later: list[tuple[str, ProbeResult, Rebuild, Callable[[dict], Outcome]]] | None = [] if measurer.apart() else None
 
     spent: dict[str, float] = dict.fromkeys(rubrics, 0.0)
+    answered: set[tuple[str, str]] = set()
 
     def measure_now(message: Message) -> None:  # runs while the child goes on with the next probe
         if not isinstance(message, ProbeResult):
             return
         rubric = rubrics.get(message.assignment)
         if rubric is None or message.id not in rubric.probes or rubric.probes[message.id].hidden != hidden \
-                or message.id in measured[rubric.name]:
+                or (rubric.name, message.id) in answered:
             return  # only the first answer to each call the grader made is measured: a repeat costs nothing
+        answered.add((rubric.name, message.id))
         began = time.monotonic()
-        if spent[rubric.name] > MEASURE_BUDGET_S:
-            outcome = Outcome(returned=message.returned, error=(
-                f"not measured: the grader had already spent {spent[rubric.name]:.0f} s measuring this "
-                f"assignment's models (it allows itself {MEASURE_BUDGET_S:.0f} s; the reference's take a few): a "
-                "model this slow to run is far larger than the assignment asks for"))
+        if later is None and spent[rubric.name] > MEASURE_BUDGET_S:
+            outcome = _over_budget(message, spent[rubric.name])
         else:
-            outcome = _measure(rubric, rubric.probes[message.id], message, profile, trust_child,
-                               max_params.get(rubric.name))
+            prepared = _measure(rubric, rubric.probes[message.id], message, profile, trust_child,
+                                max_params.get(rubric.name))
+            if isinstance(prepared, tuple) and later is not None:
+                later.append((rubric.name, message, *prepared))
+                return
+            outcome = prepared[1](measurer.remeasure(prepared[0])) if isinstance(prepared, tuple) else prepared
         measured[rubric.name][message.id] = outcome
         measured_at[rubric.name] = time.monotonic()
         if "convergence" not in rubric.probes[message.id].measures:  # training has a budget of its own
             spent[rubric.name] += measured_at[rubric.name] - began
 
-    _import_keras_in_background()
+    if later is None:
+        _import_keras_in_background()
     child = supervise.run_child(job, folder, limits, on_message=measure_now)
+    if later:
+        results = measurer.measure_apart([rebuild for *_, rebuild, _ in later], MEASURE_BUDGET_S, limits.threads)
+        took: dict[str, float] = {}
+        last = max((t for pair in child.times.values() for t in pair if t is not None), default=time.monotonic())
+        for (name, message, _, finish), result in zip(later, results, strict=True):
+            took[name] = took.get(name, 0.0) + result.pop("seconds", 0.0)
+            measured[name][message.id] = (_over_budget(message, result["over_budget"]) if "over_budget" in result
+                                          else finish(result))
+        for name, seconds in took.items():  # as if measured right after its calls, one assignment after another
+            ended = child.times.get(name, (None, None))[1] or last
+            measured_at[name] = max(measured_at.get(name, ended), ended) + seconds
     return child, measured, measured_at
+
+
+def _over_budget(message: ProbeResult, spent: float) -> Outcome:
+    return Outcome(returned=message.returned, error=(
+        f"not measured: the grader had already spent {spent:.0f} s measuring this "
+        f"assignment's models (it allows itself {MEASURE_BUDGET_S:.0f} s; the reference's take a few): a "
+        "model this slow to run is far larger than the assignment asks for"))
 
 
 def _job(rubric: Rubric, source: StudentSource, reference: bool, hidden: bool) -> AssignmentJob:
@@ -217,7 +247,9 @@ def _measure_key(config: dict, probe: Probe, max_params: int | None) -> str:
 
 
 def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, trust_child: bool = False,
-             max_params: int | None = None) -> Outcome:
+             max_params: int | None = None) -> Outcome | tuple[Rebuild, Callable[[dict], Outcome]]:
+    """The outcome of one answer, where the grader's memory of earlier ones or the answer itself tells it; else the
+    rebuild it needs (`measurer.remeasure`, here or in a measurer) and what turns the rebuild's result into it."""
     if message.error:
         hint = rubric.hint_for(message.error)
         return Outcome(error=message.error + (f"\nHint: {hint}" if hint else ""))
@@ -225,16 +257,7 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, t
         return Outcome(returned=message.returned, measured={"value": message.value})
     if message.model is None:
         return Outcome(returned=message.returned)
-    from grader.measure import (
-        VALUE_MEASURES,
-        RebuildError,
-        TooLarge,
-        foreign_classes,
-        measure,
-        rebuild,
-        with_zero_initialisers,
-        without_compile_state,
-    )
+    from grader.measure import foreign_classes, without_compile_state
 
     without_compile_state(message.model)  # before the keys: compiled or not, one model, one measurement, one run
     training = "convergence" in probe.measures
@@ -243,39 +266,42 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, t
     foreign = [] if key in _MEASURED else sorted(set(foreign_classes(message.model)))
     if foreign:  # decided here from the configuration, not by the child
         return _measured_in_child(probe, message, foreign, trust_child)
+    budget = None
+    if training:
+        from grader.convergence import PROFILES
+
+        budget = dataclasses.replace(PROFILES[profile], **probe.training)
+    rebuild = Rebuild(rubric.name, message.model, probe.sizes, tuple(probe.measures), max_params,
+                      dataset=probe.dataset if training else None, profile=budget)
+    known = None
     if key in _MEASURED:
         global measured_hits
         measured_hits += 1
         _MEASURED.move_to_end(key)
-        measured, shape = copy.deepcopy(_MEASURED[key])
-        config = message.model
-    else:
-        config = copy.deepcopy(message.model) if training else None  # the rebuild consumes the message's
-        unread = not VALUE_MEASURES.intersection(probe.measures)
-        if unread:
-            with_zero_initialisers(message.model)  # in place: the message is not read again
-        try:
-            model = rebuild(message.model, max_params=max_params, allocate=not unread)
-            measured = measure(model, probe.sizes, probe.measures)
-        except RebuildError as exc:
-            return Outcome(returned=message.returned, error=str(exc), too_large=isinstance(exc, TooLarge))
-        shape = None
-        if training:  # what the training runs are keyed by, with the layers
-            from grader.analysis.graph import trace
-            from grader.analysis.structure import signature
+        known, shape = copy.deepcopy(_MEASURED[key])
+        if not training:
+            return Outcome(returned=message.returned, measured=known)
+        from grader.convergence import cached_run
 
-            shape = signature(trace(model))
-        _MEASURED[key] = copy.deepcopy((measured, shape))
+        run = cached_run(message.model, shape, probe.dataset, budget)
+        if run is not None:
+            return Outcome(returned=message.returned, measured={**known, "convergence": run})
+        rebuild = dataclasses.replace(rebuild, measure=False, shape=shape)
+    return rebuild, functools.partial(_measured, message, key, known)
+
+
+def _measured(message: ProbeResult, key: str, known: dict | None, result: dict) -> Outcome:
+    """The outcome of a rebuild's `result` (`measurer.remeasure`); `known`: the figures measured before, if any."""
+    if "error" in result:
+        return Outcome(returned=message.returned, error=result["error"], too_large=result["too_large"])
+    measured = known
+    if measured is None:
+        measured = result["measured"]
+        _MEASURED[key] = copy.deepcopy((measured, result.get("shape")))
         while len(_MEASURED) > _MEASURED_MAX:
             _MEASURED.popitem(last=False)
-    if training:
-        from grader.convergence import PROFILES, train
-
-        try:
-            budget = dataclasses.replace(PROFILES[profile], **probe.training)
-            measured["convergence"] = train(config, shape, probe.dataset, budget)
-        except Exception as exc:  # a network that cannot be trained is a result, not a crash
-            measured["convergence"] = {"error": f"training failed: {str(exc).strip().splitlines()[0][:300]}"}
+    if "convergence" in result:
+        measured["convergence"] = result["convergence"]
     return Outcome(returned=message.returned, measured=measured)
 
 

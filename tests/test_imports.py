@@ -50,7 +50,7 @@ ROOMS = [
                              "grader.reports", "grader.reports.*"]),
     ("sandbox", ["grader.sandbox.*"]),
     ("training", ["grader.convergence"]),
-    ("grading", ["grader.runner", "grader.reference", "grader.grading"]),
+    ("grading", ["grader.runner", "grader.measurer", "grader.reference", "grader.grading"]),
     ("commands", ["grader.cli", "grader.__main__", "grader.batch", "grader.validate", "grader.release",
                   "grader.package", "grader.build", "grader.similarity", "grader.service",
                   "grader.prairielearn"]),

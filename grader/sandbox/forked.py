@@ -132,6 +132,7 @@ class _Server:
 _servers: dict[str, _Server] = {}
 _servers_lock = threading.Lock()
 _warned = False
+_latest: _Server | None = None  # the server that forked this process's latest child
 
 
 def enabled() -> bool:
@@ -143,7 +144,7 @@ def spawn(cwd: Path, env: dict[str, str], rlimits: dict[str, int], jail: dict[st
           channel: int, user: int | None = None) -> Forked | None:
     """A child started by this process's server for `env` (started first if need be), or None where there is no
     server to start it: then the caller starts a fresh interpreter."""
-    global _warned
+    global _warned, _latest
     request = {"cwd": str(cwd), "env": env, "rlimits": rlimits, "jail": jail, "user": user}
     key = json.dumps({k: v for k, v in env.items() if k not in ("HOME", "TMPDIR", "KERAS_HOME")}, sort_keys=True)
     with _servers_lock:
@@ -161,16 +162,31 @@ def spawn(cwd: Path, env: dict[str, str], rlimits: dict[str, int], jail: dict[st
                     print(f"grade: {exc}; each child imports TensorFlow itself", file=sys.stderr)
                     _warned = True
                 return None
+        _latest = server
+    return server.spawn(request, output, channel)
+
+
+def spawn_measurer(cwd: Path, env: dict[str, str], output: int, channel: int) -> Forked | None:
+    """A process forked by the server of this process's latest child that runs `grader.measurer` (the grader's own
+    code, as the grader's user, no jail, with `env`); None where there is no live server (then the caller measures
+    in its own process)."""
+    with _servers_lock:
+        server = _latest
+    if server is None or not server.alive or server.process.poll() is not None or server.owner != os.getpid():
+        return None
+    request = {"cwd": str(cwd), "env": env, "rlimits": {}, "jail": None, "user": None, "role": "measurer"}
     return server.spawn(request, output, channel)
 
 
 def close_all() -> None:
     """Stop this process's servers (they also stop when it exits)."""
+    global _latest
     with _servers_lock:
         for server in _servers.values():
             if server.owner == os.getpid():
                 server.close()
         _servers.clear()
+        _latest = None
 
 
 atexit.register(close_all)

@@ -10,12 +10,16 @@ working folder and environment, enters the jail when asked (the same namespaces 
 `unshare ... python -m grader.sandbox.jail`, then the unprivileged user) and runs `grader.child`. So every
 submission still starts from a process in which no other submission's code ever ran, and sees nothing of another's.
 
+The same server forks, when asked, the grader's measurer (`grader.measurer`): where memory is short, the grader
+imports no TensorFlow of its own and rebuilds and measures each child's models in such a fork, after the child ended.
+
 The grader's side, which starts servers and asks them for children, is `grader.sandbox.forked`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import select
@@ -139,6 +143,12 @@ def _become_child(request: dict[str, Any], stdin: int, output: int, channel: int
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    if request.get("role") == "measurer":  # the grader's own rebuilds, after a child: no student code runs there
+        # Named, not imported here: the measurer belongs to the grading, above the sandbox.
+        measurer = importlib.import_module("grader.measurer")
+        sys.argv = [measurer.__file__, str(channel)]
+        measurer.main(channel)
+        return 0
     from grader import child
 
     sys.argv = [child.__file__, str(channel)]  # as `python -m grader.child FD` has it
