@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                          f"{figures['execution_time']:.0f} s, child peak {figures.get('child_peak_mb')} MB")
         if not results["tests"]:
             lines.append(f"  output: {results.get('output')}")
+            said = (autograder / "results" / "stdout").read_text(errors="replace").strip().splitlines()
+            lines += [f"  | {line}" for line in said[-12:]]  # what the grader said of its failure
         extra = results.get("extra_data", {})
         lines.append(f"  time limit per assignment {extra.get('time_limit_s')} s (this machine's slowdown "
                      f"{extra.get('machine_slowdown')}); grader peak {extra.get('grader_peak_mb')} MB")

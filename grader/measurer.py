@@ -27,7 +27,7 @@ from typing import Any
 
 from grader import settings
 from grader.errors import GraderError
-from grader.sandbox import forked
+from grader.sandbox import forked, system
 
 APART_BELOW_MB = 1536  # below this much memory the grader's own TensorFlow and the fork server's do not both fit
 
@@ -116,9 +116,25 @@ def memory_mb() -> int | None:
 def measure_apart(jobs: list[Rebuild], budget_s: float, threads: int | None = None) -> list[dict[str, Any]]:
     """`remeasure` of each job, in order, in a measurer forked by the fork server (in this process where there is
     no server to ask). An assignment whose rebuilds took more than `budget_s` (training aside) gets
-    {"over_budget": seconds} for the rest. A measurer that ends before it answered is the grader's failure."""
-    if not jobs:
-        return []
+    {"over_budget": seconds} for the rest. A measurer that ends early (the machine's memory) is followed by a fresh
+    one for the rest; one that answers nothing is the grader's failure."""
+    results: list[dict[str, Any]] = []
+    while len(results) < len(jobs):
+        answered = _in_a_measurer(jobs[len(results):], budget_s, threads)
+        if answered is None:
+            return results + _measure_all(jobs[len(results):], budget_s)
+        got, code, said = answered
+        if not got and len(results) + len(got) < len(jobs):
+            raise GraderError(f"the grader's measuring process ended (exit status {code}) after {len(results)} of "
+                              f"{len(jobs)} models" + (f": {said}" if said else ""))
+        results += got
+    return results
+
+
+def _in_a_measurer(jobs: list[Rebuild], budget_s: float, threads: int | None
+                   ) -> tuple[list[dict[str, Any]], int, str] | None:
+    """What one measurer answered before it ended, its exit status and the end of its output; None where no
+    measurer could be forked."""
     with tempfile.TemporaryDirectory(prefix="grade-measurer-") as folder:
         log_path = Path(folder) / "output.txt"
         read_fd, write_fd = os.pipe()
@@ -127,7 +143,7 @@ def measure_apart(jobs: list[Rebuild], budget_s: float, threads: int | None = No
         os.close(write_fd)
         if process is None:
             os.close(read_fd)
-            return _measure_all(jobs, budget_s)
+            return None
         try:
             assert process.stdin is not None
             with contextlib.suppress(BrokenPipeError):
@@ -135,14 +151,10 @@ def measure_apart(jobs: list[Rebuild], budget_s: float, threads: int | None = No
                                                   "budget": budget_s, "jobs": jobs}))
                 process.stdin.close()
             with os.fdopen(read_fd, "rb") as answers:
-                results = list(_receive(answers))
+                got = list(_receive(answers))
         finally:
             code = process.wait()
-        if len(results) < len(jobs):
-            tail = log_path.read_text(errors="replace").strip()[-600:]
-            raise GraderError(f"the grader's measuring process ended (exit status {code}) after {len(results)} of "
-                              f"{len(jobs)} models" + (f": {tail}" if tail else ""))
-    return results
+        return got, code, log_path.read_text(errors="replace").strip()[-600:]
 
 
 def _measure_all(jobs: list[Rebuild], budget_s: float) -> list[dict[str, Any]]:
@@ -187,6 +199,7 @@ def main(channel: int) -> None:
         _limit_threads(job["threads"])
     with os.fdopen(channel, "wb") as out:
         for result in _each(job["jobs"], job["budget"]):
+            system.give_back_free_memory()  # what one model used is not kept for the next
             data = pickle.dumps(result)
             out.write(_HEADER.pack(len(data)) + data)
             out.flush()

@@ -70,6 +70,13 @@ def prctl(option: int, value: int) -> None:
         raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
 
 
+def give_back_free_memory() -> None:
+    """Return the heap's free pages to the system (glibc's malloc_trim; nothing elsewhere). TensorFlow frees what a
+    model used, but the allocator keeps it: a measurer that rebuilt thirty models held 290 MB, 50 to 150 with this."""
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def unshare() -> None:
     """Enter new namespaces of every kind in NAMESPACES (Linux, as root)."""
     flags = 0
