@@ -160,6 +160,10 @@ def _graded(result: Path, ledger: dict[str, str] | None = None) -> bool:
 def _limit_threads(threads: int) -> None:
     """Share the cores between the workers: TensorFlow would otherwise start a pool per core in each."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
+    from grader import measurer
+
+    if measurer.apart():  # this worker has no TensorFlow: its measurers are given the count (Limits.threads)
+        return
     from grader.quiet import native_stderr
 
     with native_stderr():

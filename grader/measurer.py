@@ -100,7 +100,8 @@ def memory_mb() -> int | None:
         for line in Path("/proc/self/cgroup").read_text().splitlines():
             number, controllers, path = line.split(":", 2)
             if number == "0":
-                candidates = [Path("/sys/fs/cgroup") / path.lstrip("/") / "memory.max"]
+                candidates = [Path("/sys/fs/cgroup") / path.lstrip("/") / "memory.max",
+                              Path("/sys/fs/cgroup/memory.max")]
             elif "memory" in controllers.split(","):
                 candidates = [Path("/sys/fs/cgroup/memory") / path.lstrip("/") / "memory.limit_in_bytes",
                               Path("/sys/fs/cgroup/memory/memory.limit_in_bytes")]

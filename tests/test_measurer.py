@@ -112,3 +112,12 @@ def test_a_measurer_killed_midway_is_followed_by_a_fresh_one_for_the_rest(monkey
     monkeypatch.setattr(measurer, "_in_a_measurer", lambda jobs, budget_s, threads: ([], -9, "Killed"))
     with pytest.raises(measurer.GraderError, match=r"exit status -9\) after 0 of 2 models: Killed"):
         measurer.measure_apart([1, 2], 120.0)  # type: ignore[list-item]
+
+
+@pytest.mark.quick
+def test_a_batch_worker_that_measures_apart_imports_no_tensorflow_to_share_the_cores() -> None:
+    check = ("import sys\nfrom grader import batch\nbatch._limit_threads(1)\n"
+             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", check], env={**os.environ, "GRADER_MEASURE": "apart"},
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["False", "False"], done.stderr[-2000:]
