@@ -21,9 +21,10 @@ import struct
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from grader import settings
 from grader.errors import GraderError
@@ -162,7 +163,7 @@ def _measure_all(jobs: list[Rebuild], budget_s: float) -> list[dict[str, Any]]:
     return list(_each(jobs, budget_s))
 
 
-def _each(jobs: list[Rebuild], budget_s: float):  # type: ignore[no-untyped-def]
+def _each(jobs: list[Rebuild], budget_s: float) -> Iterator[dict[str, Any]]:
     spent: dict[str, float] = {}
     for job in jobs:
         if spent.get(job.assignment, 0.0) > budget_s:
@@ -179,7 +180,7 @@ def _each(jobs: list[Rebuild], budget_s: float):  # type: ignore[no-untyped-def]
 _HEADER = struct.Struct(">Q")
 
 
-def _receive(stream: Any):  # type: ignore[no-untyped-def]
+def _receive(stream: BinaryIO) -> Iterator[dict[str, Any]]:
     """The measurer's answers, one pickled dict each after its length, until it closes the pipe (the measurer is
     the grader's own code, forked from the server that never ran student code: its pickles are trusted)."""
     while header := stream.read(_HEADER.size):
