@@ -13,6 +13,7 @@ from typing import Any
 
 from grader import causes, timing
 from grader.errors import LoadError, UsageError
+from grader.measure import RebuildLimit
 from grader.reference import artifact_path, reference_measurements
 from grader.registry import Context, Fail, Rubric, RubricError
 from grader.results import AssignmentResult, CheckResult, SubmissionResult
@@ -67,7 +68,7 @@ def grade_submission(path: Path, assignments: list[str] | None = None,
         timeout, slowdown = timing.limit(limits.timeout, [_timing_record(RUBRICS[n], profile) for n in names])
         cap = timing.ceiling(limits.budget, len(sources))
         limits = dataclasses.replace(limits, timeout=min(timeout, cap))
-    runs = run_assignments(sources, folder, limits, profile=profile, trust_child=trust_custom_layers, max_params=caps)
+    runs = run_assignments(sources, folder, limits, profile=profile, trust_child=trust_custom_layers, limits_of=caps)
     for rubric, source in sources:
         results[rubric.name] = _judged(rubric, source, runs[rubric.name], references[rubric.name], profile)
     extra = {"profile": profile, "protections": isolation.current().describe(),
@@ -88,13 +89,16 @@ def _timing_record(rubric: Rubric, profile: str) -> dict[str, Any] | None:
         return None
 
 
-def rebuild_limit(reference: dict[str, Any]) -> int:
-    """The most parameters a student's model of this assignment may have to be rebuilt: twice the largest of the
-    reference's, and a million more (VGG-16's 138 million allow 278; a forged configuration cannot take the grader's
-    memory)."""
-    counts = [m["params"]["trainable"] + m["params"]["non_trainable"] for m in reference.values()
-              if isinstance(m, dict) and isinstance(m.get("params"), dict)]
-    return 2 * max(counts, default=0) + 1_000_000
+def rebuild_limit(reference: dict[str, Any]) -> RebuildLimit:
+    """The largest model of this assignment the grader rebuilds for a student: twice the reference's largest in
+    parameters, and a million more (VGG-16's 138 million allow 278); four times its layers, and a thousand more
+    (ResNet-152's 516 allow 3,064; a correct network may spell out what the reference folds into a layer). A forged
+    configuration can take neither the grader's memory nor its time."""
+    models = [m for m in reference.values() if isinstance(m, dict)]
+    params = [m["params"]["trainable"] + m["params"]["non_trainable"] for m in models
+              if isinstance(m.get("params"), dict)]
+    layers = [len(m["graph"]["nodes"]) for m in models if isinstance(m.get("graph"), dict)]
+    return RebuildLimit(params=2 * max(params, default=0) + 1_000_000, layers=4 * max(layers, default=0) + 1_000)
 
 
 def _assignments_of(path: Path, requested: list[str] | None) -> list[str]:

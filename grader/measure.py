@@ -65,7 +65,16 @@ class RebuildError(Exception):
 
 
 class TooLarge(RebuildError):
-    """The model asks for more parameters than the grader rebuilds: its size is the mistake to look for."""
+    """The model asks for more parameters or layers than the grader rebuilds: its size is the mistake to look for."""
+
+
+@dataclass(frozen=True)
+class RebuildLimit:
+    """The largest model the grader rebuilds for an assignment: a configuration can ask for any size, and the
+    grader's memory and time are not the student's to spend (parameters take memory, layers take time)."""
+
+    params: int
+    layers: int
 
 
 def foreign_classes(config: Any) -> list[str]:
@@ -85,11 +94,10 @@ def foreign_classes(config: Any) -> list[str]:
     return found
 
 
-def rebuild(config: dict[str, Any], seed: int = 0, max_params: int | None = None, allocate: bool = True) -> Any:
+def rebuild(config: dict[str, Any], seed: int = 0, limit: RebuildLimit | None = None, allocate: bool = True) -> Any:
     """A fresh, seeded Keras model from a serialized configuration (which deserialization consumes).
 
-    `max_params`: refuse, before allocating it, any weight that would take the model past this many parameters (a
-    configuration can ask for any size; the grader's memory is not the student's to spend). `allocate=False`: the
+    `limit`: refuse, before building it, the layer or the weight that takes the model past it. `allocate=False`: the
     weights get no storage (`unallocated_weights`), for measurements that do not read their values."""
     import keras
 
@@ -102,7 +110,7 @@ def rebuild(config: dict[str, Any], seed: int = 0, max_params: int | None = None
     without_compile_state(config)
     fresh_session(seed)
     try:
-        with _at_most(max_params), contextlib.nullcontext() if allocate else unallocated_weights():
+        with _within(limit), _sequential_built_once(), contextlib.nullcontext() if allocate else unallocated_weights():
             return keras.saving.deserialize_keras_object(config, safe_mode=True)
     except RebuildError:
         raise
@@ -125,29 +133,78 @@ def without_compile_state(config: Any) -> None:
 
 
 @contextlib.contextmanager
-def _at_most(max_params: int | None) -> Iterator[None]:
-    """Count every weight as a layer asks for it, and refuse the one that goes past `max_params`."""
-    if max_params is None:
+def _sequential_built_once() -> Iterator[None]:
+    """Build each Sequential model of a configuration once, after all its layers are added. Keras's `from_config`
+    builds it again after every layer it adds, which makes its rebuild quadratic in its length (500 layers took 35 s
+    here, to the student's 2 s), and the grader's time is not the student's to spend. The model is the same: its
+    layers are built, and draw their weights, in the same order."""
+    import keras
+
+    Sequential = keras.Sequential
+    if not hasattr(Sequential, "_maybe_rebuild"):  # another Keras: rebuild as it does
+        yield
+        return
+    original_rebuild, original_from_config = Sequential._maybe_rebuild, Sequential.__dict__["from_config"]
+
+    def built_once(cls: Any, config: Any, custom_objects: Any = None) -> Any:
+        model = original_from_config.__func__(cls, config, custom_objects=custom_objects)
+        if getattr(model, "_functional", None) is None and getattr(model, "_layers", None):
+            original_rebuild(model)  # what adding its last layer would have done
+        return model
+
+    Sequential._maybe_rebuild = lambda model: None
+    Sequential.from_config = classmethod(built_once)
+    try:
+        yield
+    finally:
+        Sequential._maybe_rebuild, Sequential.from_config = original_rebuild, original_from_config
+
+
+@contextlib.contextmanager
+def _within(limit: RebuildLimit | None) -> Iterator[None]:
+    """Count every layer as it is made and every weight as a layer asks for it, and refuse the one that goes past
+    `limit`. Layers are counted as they are made, not in the configuration, so that no way of nesting them escapes;
+    a functional model makes all its layers before it builds any, so a refusal costs little."""
+    if limit is None:
         yield
         return
     import keras
 
-    original = keras.layers.Layer.add_weight
-    total = 0
+    Layer = keras.layers.Layer
+    original_init, original_add_weight = Layer.__init__, Layer.add_weight
+    layers: dict[int, Any] = {}  # held, so that no two share an id; a layer whose __init__ runs twice counts once
+    params = 0
+    refused: list[TooLarge] = []  # Keras wraps what a layer's construction raises in an error of its own
 
-    def counted(layer: Any, shape: Any = None, *args: Any, **kwargs: Any) -> Any:
-        nonlocal total
-        total += math.prod(int(d) for d in (shape or ()))
-        if total > max_params:
-            raise TooLarge(f"the model has more than {total:,} parameters, far more than the assignment's networks "
-                               f"(at most {max_params:,} are rebuilt); check the layer sizes")
-        return original(layer, shape, *args, **kwargs)
+    def refuse(message: str) -> TooLarge:
+        refused.append(TooLarge(message))
+        return refused[-1]
 
-    keras.layers.Layer.add_weight = counted
+    @functools.wraps(original_init)
+    def counted_init(layer: Any, *args: Any, **kwargs: Any) -> None:
+        layers[id(layer)] = layer
+        if len(layers) > limit.layers:
+            raise refuse(f"the model has more than {limit.layers:,} layers, far more than the assignment's "
+                         f"networks (at most {limit.layers:,} are rebuilt); check the loops that add layers")
+        original_init(layer, *args, **kwargs)
+
+    def counted_add_weight(layer: Any, shape: Any = None, *args: Any, **kwargs: Any) -> Any:
+        nonlocal params
+        params += math.prod(int(d) for d in (shape or ()))
+        if params > limit.params:
+            raise refuse(f"the model has more than {params:,} parameters, far more than the assignment's networks "
+                         f"(at most {limit.params:,} are rebuilt); check the layer sizes")
+        return original_add_weight(layer, shape, *args, **kwargs)
+
+    Layer.__init__, Layer.add_weight = counted_init, counted_add_weight
     try:
         yield
+    except Exception:
+        if refused:
+            raise refused[0] from None
+        raise
     finally:
-        keras.layers.Layer.add_weight = original
+        Layer.__init__, Layer.add_weight = original_init, original_add_weight
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 
 from grader import settings
 from grader.errors import GraderError
+from grader.measure import RebuildLimit
 from grader.sandbox import forked, system
 
 APART_BELOW_MB = 1536  # below this much memory the grader's own TensorFlow and the fork server's do not both fit
@@ -41,7 +42,7 @@ class Rebuild:
     config: dict[str, Any]
     sizes: tuple[tuple[int, int], ...]
     measures: tuple[str, ...]
-    max_params: int | None
+    limit: RebuildLimit | None
     measure: bool = True
     dataset: str | None = None  # trained on this dataset with `profile`, when given
     profile: Any = None  # a grader.convergence.Profile
@@ -61,7 +62,7 @@ def remeasure(job: Rebuild) -> dict[str, Any]:
         if unread:
             with_zero_initialisers(config)
         try:
-            model = rebuild(config, max_params=job.max_params, allocate=not unread)
+            model = rebuild(config, limit=job.limit, allocate=not unread)
             result["measured"] = measure(model, job.sizes, job.measures)
         except RebuildError as exc:
             return {"error": str(exc), "too_large": isinstance(exc, TooLarge)}

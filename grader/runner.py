@@ -20,6 +20,7 @@ from pathlib import Path
 
 from grader import measurer, quiet
 from grader.contract import AssignmentJob, Job, Load, Message, ProbeResult, Started
+from grader.measure import RebuildLimit
 from grader.measurer import Rebuild
 from grader.registry import Outcome, Probe, Rubric
 from grader.sandbox import supervise
@@ -49,21 +50,21 @@ def run_probes(rubric: Rubric, source: StudentSource, folder: Path, limits: Limi
 
 def run_assignments(sources: list[tuple[Rubric, StudentSource]], folder: Path, limits: Limits,
                     reference: bool = False, profile: str = "quick", trust_child: bool = False,
-                    max_params: dict[str, int] | None = None) -> dict[str, ProbeRun]:
+                    limits_of: dict[str, RebuildLimit] | None = None) -> dict[str, ProbeRun]:
     """Run the probes of several assignments, in order, in as few children as it takes, measuring each result
-    as it arrives (while the child goes on with the next call). `max_params`: per assignment, the most parameters
-    a model may have to be rebuilt.
+    as it arrives (while the child goes on with the next call). `limits_of`: per assignment, the largest model the
+    grader rebuilds.
 
     Hidden probes run last, in children of their own that are given no visible probe: no child that produces a
     visible message ever holds a hidden argument (its job is in the child's memory), and what a hidden call says is
     never shown. An assignment whose visible run defined none of the functions or did not finish gets no hidden
     child."""
-    runs = _run_phase(sources, folder, limits, reference, profile, trust_child, max_params or {}, hidden=False)
+    runs = _run_phase(sources, folder, limits, reference, profile, trust_child, limits_of or {}, hidden=False)
     second = [(r, s) for r, s in sources if any(p.hidden for p in r.probes.values())]
     if not second:
         return runs
     ready = [(r, s) for r, s in second if runs[r.name].defined and not runs[r.name].stopped]
-    hidden = _run_phase(ready, folder, limits, reference, profile, trust_child, max_params or {}, hidden=True)
+    hidden = _run_phase(ready, folder, limits, reference, profile, trust_child, limits_of or {}, hidden=True)
     for rubric, _ in second:
         run = runs[rubric.name]
         if rubric.name in hidden:
@@ -76,13 +77,14 @@ def run_assignments(sources: list[tuple[Rubric, StudentSource]], folder: Path, l
 
 
 def _run_phase(sources: list[tuple[Rubric, StudentSource]], folder: Path, limits: Limits, reference: bool,
-               profile: str, trust_child: bool, max_params: dict[str, int], hidden: bool) -> dict[str, ProbeRun]:
+               profile: str, trust_child: bool, limits_of: dict[str, RebuildLimit], hidden: bool
+               ) -> dict[str, ProbeRun]:
     """The visible probes of `sources` (or the hidden ones), in as few children as it takes."""
     runs: dict[str, ProbeRun] = {}
     pending = list(sources)
     while pending:
         child, measured, measured_at = _one_child(pending, folder, limits, reference, profile, trust_child,
-                                                  max_params, hidden)
+                                                  limits_of, hidden)
         began = list(child.times)
         ended = {name for name, (_, end) in child.times.items() if end is not None}
         stopped_on = began[-1] if began else pending[0][0].name  # the one it was on when it stopped, if it did
@@ -102,7 +104,7 @@ MEASURE_BUDGET_S = 120.0  # the grader's own measuring of one assignment's model
 
 
 def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits: Limits, reference: bool,
-               profile: str, trust_child: bool, max_params: dict[str, int], hidden: bool = False
+               profile: str, trust_child: bool, limits_of: dict[str, RebuildLimit], hidden: bool = False
                ) -> tuple[supervise.ChildRun, dict[str, dict[str, Outcome]], dict[str, float]]:
     """One child for the `pending` assignments; returns its run, the outcomes measured and when, per assignment.
 
@@ -131,7 +133,7 @@ def _one_child(pending: list[tuple[Rubric, StudentSource]], folder: Path, limits
             outcome = _over_budget(message, spent[rubric.name])
         else:
             prepared = _measure(rubric, rubric.probes[message.id], message, profile, trust_child,
-                                max_params.get(rubric.name))
+                                limits_of.get(rubric.name))
             if isinstance(prepared, tuple) and later is not None:
                 later.append((rubric.name, message, *prepared))
                 return
@@ -241,13 +243,14 @@ _MEASURED_MAX = 2048
 measured_hits = 0  # for the tests and the benchmark
 
 
-def _measure_key(config: dict, probe: Probe, max_params: int | None) -> str:
-    text = json.dumps([config, probe.sizes, sorted(probe.measures), max_params], sort_keys=True, default=str)
+def _measure_key(config: dict, probe: Probe, limit: RebuildLimit | None) -> str:
+    text = json.dumps([config, probe.sizes, sorted(probe.measures), limit and dataclasses.astuple(limit)],
+                      sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, trust_child: bool = False,
-             max_params: int | None = None) -> Outcome | tuple[Rebuild, Callable[[dict], Outcome]]:
+             limit: RebuildLimit | None = None) -> Outcome | tuple[Rebuild, Callable[[dict], Outcome]]:
     """The outcome of one answer, where the grader's memory of earlier ones or the answer itself tells it; else the
     rebuild it needs (`measurer.remeasure`, here or in a measurer) and what turns the rebuild's result into it."""
     if message.error:
@@ -261,7 +264,7 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, t
 
     without_compile_state(message.model)  # before the keys: compiled or not, one model, one measurement, one run
     training = "convergence" in probe.measures
-    key = _measure_key(message.model, probe, max_params)
+    key = _measure_key(message.model, probe, limit)
     # A configuration measured before had no foreign class: only the grader's own rebuilds are kept.
     foreign = [] if key in _MEASURED else sorted(set(foreign_classes(message.model)))
     if foreign:  # decided here from the configuration, not by the child
@@ -271,7 +274,7 @@ def _measure(rubric: Rubric, probe: Probe, message: ProbeResult, profile: str, t
         from grader.convergence import PROFILES
 
         budget = dataclasses.replace(PROFILES[profile], **probe.training)
-    rebuild = Rebuild(rubric.name, message.model, probe.sizes, tuple(probe.measures), max_params,
+    rebuild = Rebuild(rubric.name, message.model, probe.sizes, tuple(probe.measures), limit,
                       dataset=probe.dataset if training else None, profile=budget)
     known = None
     if key in _MEASURED:

@@ -129,3 +129,45 @@ def test_a_value_probe_keeps_the_students_initialisers() -> None:
     result, seen = _probe(BUILDER + "needs_storage = False\n", ("probabilities",))
     assert result["error"] is None
     assert seen["kernel_sum"] == 3 * 3 * 3 * 4  # the student's "ones", allocated
+
+
+def test_the_rebuild_limit_counts_every_layer_however_nested_and_every_parameter() -> None:
+    import keras
+
+    from grader.measure import RebuildLimit, TooLarge
+
+    inner = keras.Sequential([keras.Input((4,))] + [keras.layers.Dense(4) for _ in range(50)])
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.ReLU()(inner(inputs)))
+    text = json.dumps(keras.saving.serialize_keras_object(model), default=str)
+    assert rebuild(json.loads(text), limit=RebuildLimit(params=10**6, layers=60)).count_params() == 50 * 20
+    with pytest.raises(TooLarge, match="more than 45 layers"):  # the outer model holds four layers, all told
+        rebuild(json.loads(text), limit=RebuildLimit(params=10**6, layers=45))
+    with pytest.raises(TooLarge, match="more than 980 parameters"):
+        rebuild(json.loads(text), limit=RebuildLimit(params=979, layers=60))
+    assert "counted" not in keras.layers.Layer.add_weight.__qualname__  # Keras is left as it was
+    assert not hasattr(keras.layers.Layer.__init__, "__wrapped__")
+
+
+def test_a_sequential_model_is_rebuilt_once_and_the_same_as_keras_rebuilds_it() -> None:
+    import keras
+    import numpy as np
+
+    from grader.measure import fresh_session
+
+    models = [keras.Sequential([keras.layers.Conv2D(3, 3), keras.layers.Dropout(0.5), keras.layers.Flatten(),
+                                keras.layers.Dense(2)]),  # no input: built from its build_input_shape
+              keras.Sequential([keras.Input((8, 8, 3)), keras.Sequential([keras.layers.Conv2D(3, 3),
+                                                                           keras.layers.ReLU()]),
+                                keras.layers.Flatten(), keras.layers.Dense(2)])]
+    models[0].build((None, 8, 8, 3))
+    x = np.random.default_rng(0).random((2, 8, 8, 3)).astype("float32")
+    for model in models:
+        text = json.dumps(keras.saving.serialize_keras_object(model), default=str)
+        ours = rebuild(json.loads(text), seed=3)
+        fresh_session(3)
+        theirs = keras.saving.deserialize_keras_object(json.loads(text), safe_mode=True)
+        assert ours.built and [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+        assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(ours.weights, theirs.weights, strict=True))
+        assert np.array_equal(ours(x).numpy(), theirs(x).numpy())
+    assert "built_once" not in str(keras.Sequential.from_config)  # Keras is left as it was

@@ -314,6 +314,12 @@ def test_a_model_far_larger_than_the_assignments_is_refused_before_the_grader_bu
     assert _check(result, "params", "gap_head on 16 channels").passed  # the head is rebuilt as usual
 
 
+def test_a_model_of_thousands_of_layers_is_refused_before_the_grader_builds_it() -> None:
+    result = graded(HOSTILE / "gap_wide_head.py", "gap")  # 1,500 branches: rebuilt, it took the grader minutes
+    assert result.score == 0
+    assert len(result.causes) == 1 and "layers, far more than the assignment's networks" in result.causes[0].text
+
+
 # Round 3: the grader's own limits, hidden arguments, shared memory and text that acts on its reader.
 
 def test_hidden_arguments_never_reach_a_visible_message() -> None:
